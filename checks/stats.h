@@ -1,0 +1,96 @@
+/*
+ * stats.h: what HAProxy says about itself, parsed from the CLI's
+ * "show info" and "show stat" output (or the stats page's ";csv" export),
+ * and HAProxy's own arithmetic on it (nbsrv, usable servers, capacity).
+ *
+ * Parsing is strict: anything malformed is a failed poll, never data. The
+ * CSV is read by header name, so column positions may move between
+ * HAProxy versions (2.6 and 3.x differ after column 99).
+ */
+#ifndef HW_STATS_H
+#define HW_STATS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util.h"
+
+/* One backend, from its backend row and (when asked for) its server rows. */
+struct hap_backend {
+	char	*name;			/* pxname; owned */
+	int	 act;			/* backend row "act": usable actives */
+	int	 bck;			/* backend row "bck": usable backups */
+	bool	 status_up;		/* backend row status begins with "UP" */
+	bool	 has_row;		/* the backend row was seen */
+	bool	 has_servers;		/* at least one server is configured */
+	bool	 have_servers_rows;	/* server rows were parsed */
+	int	 srv_active;		/* configured active servers */
+	int	 srv_active_usable;	/* of them usable (hap_server_usable) */
+	int	 srv_backup;		/* configured backup servers */
+	int	 srv_backup_usable;
+};
+
+struct hap_info {
+	int	 pid;			/* "Pid"; 0 when unknown */
+	int64_t	 uptime_sec;		/* "Uptime_sec" */
+	bool	 stopping;		/* "Stopping: 1" (old soft-stopping process) */
+	char	 version[32];		/* "Version" */
+};
+
+/* The result of one poll. */
+struct hap_snapshot {
+	struct hap_info		 info;
+	bool			 has_info;
+	struct hap_backend	*backends;	/* sorted by name after finish */
+	size_t			 nbackends;
+	size_t			 cap;
+};
+
+/*
+ * Parse "show info" output (lines "Name: value"). Returns false, with a
+ * reason in err, if it is not show info output or has no valid Pid.
+ */
+bool	stats_parse_info(const char *buf, size_t len, struct hap_info *out,
+	    char *err, size_t errlen) MUST_CHECK;
+
+/*
+ * Parse "show stat" CSV output (header line "# pxname,svname,..." then
+ * rows ending ",\n") and merge its backend and server rows into snap,
+ * keyed by pxname. Frontend and listener rows are ignored. Returns false,
+ * with a reason in err, on anything malformed: no header, a header
+ * without pxname/svname/status/act/bck/weight/type, a row with the wrong
+ * field count, a bad quote, a non-numeric number field.
+ */
+bool	stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
+	    char *err, size_t errlen) MUST_CHECK;
+
+/* Sort the backends by name; call once after every parse. */
+void	stats_snapshot_finish(struct hap_snapshot *snap);
+/* Binary search; NULL if the backend is not in the snapshot. */
+const struct hap_backend *stats_find_backend(const struct hap_snapshot *snap,
+	    const char *name);
+void	stats_snapshot_free(struct hap_snapshot *snap);
+
+/*
+ * HAProxy's be_usable_srv() from a backend row: act if act > 0; else with
+ * allbackups bck, without it 1 if bck > 0; else 0. (A disabled backend is
+ * absent from show stat, so it never reaches here.)
+ */
+int	hap_nbsrv(int act, int bck, bool allbackups);
+
+/*
+ * Whether a server row counts as usable, as srv_currently_usable() does:
+ * status "UP", "UP n/m" (going down) or "no check", with weight > 0. Not
+ * DOWN (any form), NOLB, DRAIN, MAINT.
+ */
+bool	hap_server_usable(const char *status, size_t len, long weight);
+
+/*
+ * Capacity percent: 100 * usable actives / configured actives (integer
+ * division). A backend with no active server configured counts 100 while
+ * nbsrv >= 1, else 0. Needs server rows; returns -1 without them.
+ */
+int	hap_capacity(const struct hap_backend *be, int nbsrv);
+
+#endif
