@@ -1,0 +1,437 @@
+/*
+ * daemon.c: the running daemon. Poll results feed the services; a change
+ * of a service reaches the listeners, frontend control and notify.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "frontend.h"
+#include "hapwatch.h"
+#include "listener.h"
+#include "log.h"
+#include "sdnotify.h"
+
+static void
+hw_arm_eval(struct hw *hw, int64_t at)
+{
+	struct timeval	tv;
+	int64_t		left = at - mono_ms();
+
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	evtimer_add(hw->eval_ev, &tv);
+}
+
+static void
+hw_log_transition(const struct svc *s, enum svc_state from)
+{
+	log_msg(s->state == SVC_UP ? LOG_LVL_NOTICE : LOG_LVL_WARNING,
+	    "service %s: %s -> %s: %s", s->conf->name, svc_state_name(from),
+	    svc_state_name(s->state), s->reason);
+}
+
+/* Tell everyone what changed after evaluations or overrides. */
+static void
+hw_propagate(struct hw *hw, bool states, bool verdicts)
+{
+	size_t	i;
+
+	if (states)
+		for (i = 0; i < hw->nlisteners; i++)
+			listener_update(hw->listeners[i]);
+	if (verdicts)
+		fectl_update(hw->fectl);
+}
+
+static bool
+hw_check_up(void *arg, size_t idx, const char **reason)
+{
+	/* Checks arrive with the checks module; until then none passes. */
+	*reason = "check not running";
+	return false;
+}
+
+void
+hw_evaluate(struct hw *hw)
+{
+	struct svc_input	in;
+	int64_t			next = INT64_MAX;
+	bool			states = false, verdicts = false;
+	size_t			i;
+
+	memset(&in, 0, sizeof(in));
+	in.now = mono_ms();
+	in.answered = hw->stats.answered;
+	in.snap = hw->stats.snap;
+	in.stats_fresh = hw->stats.snap != NULL &&
+	    in.now - hw->stats.last_ok <= hw->conf->haproxy.grace;
+	in.settle_until = hw->stats.settle_until;
+	in.check_up = hw_check_up;
+	in.check_arg = hw;
+	if (in.stats_fresh)
+		next = hw->stats.last_ok + hw->conf->haproxy.grace + 1;
+	hw->stats.fresh = in.stats_fresh;
+	for (i = 0; i < hw->nsvcs; i++) {
+		struct svc	*s = &hw->svcs[i];
+		enum svc_state	 from = s->state;
+		int		 chg = svc_evaluate(s, &in, &next);
+
+		if (chg & SVC_CHG_STATE) {
+			hw_log_transition(s, from);
+			states = true;
+		}
+		if (chg & SVC_CHG_VERDICT)
+			verdicts = true;
+	}
+	evtimer_del(hw->eval_ev);
+	if (next != INT64_MAX)
+		hw_arm_eval(hw, next);
+	hw_propagate(hw, states, verdicts);
+}
+
+void
+hw_set_override(struct hw *hw, size_t idx, enum svc_override o)
+{
+	bool	states = false;
+	size_t	i;
+
+	for (i = 0; i < hw->nsvcs; i++) {
+		struct svc	*s = &hw->svcs[i];
+		enum svc_state	 from = s->state;
+
+		if (idx != CONF_NONE && i != idx)
+			continue;
+		if (s->override != o)
+			log_notice("service %s: %s by operator", s->conf->name,
+			    svc_override_name(o));
+		if (svc_set_override(s, o) & SVC_CHG_STATE) {
+			hw_log_transition(s, from);
+			states = true;
+		}
+	}
+	hw_propagate(hw, states, false);
+}
+
+void
+hw_count_http(struct hw *hw, int code)
+{
+	static const int	codes[] = HTTP_CODES;
+	size_t			i;
+
+	for (i = 0; i < HTTP_NCODES; i++) {
+		if (codes[i] == code) {
+			hw->counters.http_codes[i]++;
+			return;
+		}
+	}
+	hw->counters.http_codes[HTTP_NCODES]++;
+}
+
+void
+hw_trigger_poll(struct hw *hw)
+{
+	if (hw->poller != NULL)
+		poller_trigger(hw->poller);
+}
+
+static void
+hw_eval_cb(evutil_socket_t fd, short what, void *arg)
+{
+	hw_evaluate(arg);
+}
+
+/* A new HAProxy process answers: settle, and re-apply frontend control. */
+static void
+hw_note_pid(struct hw *hw, const struct hap_info *info, int64_t now)
+{
+	int64_t	settle = hw->conf->haproxy.settle;
+	int64_t	young = settle - info->uptime_sec * 1000;
+
+	if (hw->stats.pid == 0) {
+		/* First sight. A process younger than settle has not checked
+		 * its servers yet either: its word is as early as a reload's. */
+		if (young > 0)
+			hw->stats.settle_until = now + young;
+		log_info("HAProxy %s, pid %d, up %llds", info->version, info->pid,
+		    (long long)info->uptime_sec);
+	} else if (info->pid != hw->stats.pid) {
+		hw->stats.reloads++;
+		hw->stats.settle_until = now + settle;
+		log_notice("HAProxy reloaded: pid %d -> %d", hw->stats.pid,
+		    info->pid);
+		fectl_reapply(hw->fectl);
+	}
+	hw->stats.pid = info->pid;
+}
+
+static void
+hw_observe(struct hw_stats *st, int64_t ms)
+{
+	static const int	bounds[POLL_HIST_N] = POLL_HIST_BUCKETS;
+	size_t			i;
+
+	st->dur_sum += (double)ms / 1000.0;
+	for (i = 0; i < POLL_HIST_N && ms > bounds[i]; i++)
+		;
+	st->hist[i]++;
+}
+
+static void
+hw_poll_cb(void *arg, struct poll_result *res)
+{
+	struct hw	*hw = arg;
+	struct hw_stats	*st = &hw->stats;
+	int64_t		 now = mono_ms();
+	bool		 was_failing = st->answered && st->last_error != POLL_OK;
+
+	st->polls++;
+	st->answered = true;
+	st->last_poll_wall = wall_ms();
+	hw_observe(st, res->duration_ms);
+	st->last_error = res->error;
+	snprintf(st->last_detail, sizeof(st->last_detail), "%s", res->detail);
+	if (res->error == POLL_OK) {
+		if (was_failing)
+			log_notice("stats: %s answers again", hw->conf->haproxy.stats);
+		hw_note_pid(hw, &res->snap->info, now);
+		if (st->snap != NULL) {
+			stats_snapshot_free(st->snap);
+			free(st->snap);
+		}
+		st->snap = res->snap;
+		res->snap = NULL;
+		st->last_ok = now;
+		st->last_ok_wall = st->last_poll_wall;
+	} else {
+		st->errors++;
+		st->errors_by[res->error]++;
+		if (!was_failing)
+			log_warnx("stats: %s (%s); keeping the last observation "
+			    "for the grace period", res->detail,
+			    poll_error_str(res->error));
+		else
+			log_debug("stats: %s", res->detail);
+	}
+	hw_evaluate(hw);
+	fectl_update(hw->fectl);
+	if (!hw->ready_sent) {
+		hw->ready_sent = true;
+		sd_notifyf("READY=1\nSTATUS=first poll done");
+	}
+}
+
+/* Which backends to ask for, and whether their server rows are needed. */
+static void
+hw_build_plan(const struct conf *c, struct poll_plan *plan)
+{
+	size_t	i, j, k;
+
+	memset(plan, 0, sizeof(*plan));
+	for (i = 0; i < c->nservices; i++) {
+		const struct conf_service *s = &c->services[i];
+		bool agent = false;
+
+		/* Agent weights come from capacity unless a weight is fixed. */
+		for (k = 0; k < c->nlistens; k++)
+			if (c->listens[k].kind == LISTEN_AGENT &&
+			    c->listens[k].weight == 0 &&
+			    (c->listens[k].svc == i || c->listens[k].svc == CONF_NONE))
+				agent = true;
+		for (j = 0; j < s->nconds; j++) {
+			const struct conf_cond *cd = &s->conds[j];
+			bool servers = agent || cd->min_percent > 0;
+
+			if (cd->kind == COND_ALL_BACKENDS) {
+				plan->all = true;
+				plan->all_servers |= servers;
+				continue;
+			}
+			if (cd->kind != COND_BACKEND)
+				continue;
+			for (k = 0; k < plan->ntargets; k++)
+				if (strcmp(plan->targets[k].backend, cd->name) == 0)
+					break;
+			if (k == plan->ntargets) {
+				plan->targets = xrealloc(plan->targets,
+				    (k + 1) * sizeof(*plan->targets));
+				plan->targets[k].backend = cd->name;
+				plan->targets[k].servers = false;
+				plan->ntargets++;
+			}
+			plan->targets[k].servers |= servers;
+		}
+	}
+	if (plan->all)
+		for (k = 0; k < plan->ntargets; k++)
+			plan->all_servers |= plan->targets[k].servers;
+}
+
+static void
+hw_stop_done(void *arg)
+{
+	struct hw	*hw = arg;
+
+	event_base_loopexit(hw->base, NULL);
+}
+
+static void
+hw_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hw	*hw = arg;
+
+	log_warnx("stop: HAProxy did not confirm frontend restore in time");
+	event_base_loopexit(hw->base, NULL);
+}
+
+/* A clean stop: stop listening, restore frontends, then leave the loop. */
+static void
+hw_stop(struct hw *hw, const char *why)
+{
+	struct timeval	tv;
+	size_t		i;
+
+	if (hw->stopping)
+		return;
+	log_notice("stopping (%s)", why);
+	sd_notifyf("STOPPING=1");
+	hw->stopping = true;
+	for (i = 0; i < hw->nlisteners; i++)
+		listener_update(hw->listeners[i]);
+	poller_free(hw->poller);
+	hw->poller = NULL;
+	tv.tv_sec = (hw->conf->haproxy.timeout + 500) / 1000;
+	tv.tv_usec = ((hw->conf->haproxy.timeout + 500) % 1000) * 1000;
+	hw->stop_ev = evtimer_new(hw->base, hw_stop_deadline_cb, hw);
+	evtimer_add(hw->stop_ev, &tv);
+	fectl_restore(hw->fectl, hw_stop_done, hw);
+}
+
+static void
+hw_signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	struct hw	*hw = arg;
+
+	switch (sig) {
+	case SIGTERM:
+		hw_stop(hw, "SIGTERM");
+		break;
+	case SIGINT:
+		hw_stop(hw, "SIGINT");
+		break;
+	case SIGHUP:
+		log_warnx("SIGHUP: configuration reload is not available yet");
+		break;
+	default:
+		break;
+	}
+}
+
+static bool
+hw_bind_listeners(struct hw *hw)
+{
+	char	err[256];
+	size_t	i;
+
+	hw->nlisteners = hw->conf->nlistens;
+	hw->listeners = xcalloc(hw->nlisteners, sizeof(*hw->listeners));
+	for (i = 0; i < hw->nlisteners; i++) {
+		hw->listeners[i] = listener_new(hw, &hw->conf->listens[i], err,
+		    sizeof(err));
+		if (hw->listeners[i] == NULL) {
+			log_errx("%s listener: %s",
+			    listen_kind_name(hw->conf->listens[i].kind), err);
+			return false;
+		}
+	}
+	return true;
+}
+
+struct hw *
+hw_new(struct conf *conf)
+{
+	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
+	struct hw		*hw = xcalloc(1, sizeof(*hw));
+	struct poll_plan	 plan;
+	size_t			 i;
+
+	signal(SIGPIPE, SIG_IGN);
+	hw->conf = conf;
+	hw->started_wall = wall_ms();
+	hw->base = event_base_new();
+	if (hw->base == NULL)
+		fatalx("cannot create the event base");
+	hw->nsvcs = conf->nservices;
+	hw->svcs = xcalloc(hw->nsvcs, sizeof(*hw->svcs));
+	for (i = 0; i < hw->nsvcs; i++)
+		svc_init(&hw->svcs[i], &conf->services[i]);
+	hw->eval_ev = evtimer_new(hw->base, hw_eval_cb, hw);
+	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
+		hw->signals[i] = evsignal_new(hw->base, sigs[i], hw_signal_cb, hw);
+		evsignal_add(hw->signals[i], NULL);
+	}
+	hw->fectl = fectl_new(hw);
+	if (!hw_bind_listeners(hw)) {
+		hw_free(hw);
+		return NULL;
+	}
+	hw->poller = poller_new(hw->base, &conf->haproxy.stats_addr,
+	    conf->haproxy.interval, conf->haproxy.timeout, hw_poll_cb, hw);
+	hw_build_plan(conf, &plan);
+	poller_set_plan(hw->poller, &plan);
+	free(plan.targets);
+	log_debug("stats request: %s", poller_request_line(hw->poller));
+	return hw;
+}
+
+int
+hw_run(struct hw *hw)
+{
+	size_t	i;
+
+	/* Ports that open only while a service is up start closed. */
+	for (i = 0; i < hw->nlisteners; i++)
+		listener_update(hw->listeners[i]);
+	poller_start(hw->poller);
+	log_notice("hapwatch %s started: %zu services, %zu listeners, stats %s",
+	    HW_VERSION, hw->nsvcs, hw->nlisteners, hw->conf->haproxy.stats);
+	event_base_dispatch(hw->base);
+	log_notice("stopped");
+	return 0;
+}
+
+void
+hw_free(struct hw *hw)
+{
+	size_t	i;
+
+	if (hw == NULL)
+		return;
+	for (i = 0; i < hw->nlisteners; i++)
+		listener_free(hw->listeners[i]);
+	free(hw->listeners);
+	poller_free(hw->poller);
+	fectl_free(hw->fectl);
+	for (i = 0; i < hw->nsvcs; i++)
+		svc_clear(&hw->svcs[i]);
+	free(hw->svcs);
+	if (hw->stats.snap != NULL) {
+		stats_snapshot_free(hw->stats.snap);
+		free(hw->stats.snap);
+	}
+	for (i = 0; i < ARRAY_SIZE(hw->signals); i++)
+		if (hw->signals[i] != NULL)
+			event_free(hw->signals[i]);
+	if (hw->eval_ev != NULL)
+		event_free(hw->eval_ev);
+	if (hw->stop_ev != NULL)
+		event_free(hw->stop_ev);
+	conf_free(hw->conf);
+	event_base_free(hw->base);
+	free(hw);
+}

@@ -1,0 +1,242 @@
+/*
+ * frontend.c: "disable frontend" / "enable frontend" on HAProxy's admin
+ * socket, following the services' verdicts.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frontend.h"
+#include "hacli.h"
+#include "hapwatch.h"
+#include "log.h"
+
+#define FE_MAX_REPLY	65536
+
+struct fe {
+	const struct conf_frontend	*conf;
+	enum fe_applied			 applied;
+	bool				 sent_enable;	/* in the request in flight */
+	bool				 in_flight;
+	bool				 disabled_by_us;
+	char				 error[128];
+};
+
+struct fectl {
+	struct hw		*hw;
+	struct fe		*fes;
+	size_t			 n;
+	struct hacli_req	*req;
+	bool			 again;
+	bool			 restoring;
+	void			(*done)(void *);
+	void			*done_arg;
+};
+
+struct fectl *
+fectl_new(struct hw *hw)
+{
+	struct fectl	*f = xcalloc(1, sizeof(*f));
+	size_t		 i;
+
+	f->hw = hw;
+	f->n = hw->conf->nfrontends;
+	f->fes = xcalloc(f->n, sizeof(*f->fes));
+	for (i = 0; i < f->n; i++)
+		f->fes[i].conf = &hw->conf->frontends[i];
+	return f;
+}
+
+/* What fe should be, or -1 when there is no verdict to follow yet. */
+static int
+fe_wanted(const struct fectl *f, const struct fe *fe)
+{
+	const struct svc	*s = &f->hw->svcs[fe->conf->svc];
+
+	if (f->restoring)
+		return fe->disabled_by_us ? 1 : -1;
+	if (!s->evaluated)
+		return -1;
+	return s->up ? 1 : 0;
+}
+
+static bool
+fe_benign(const char *out, size_t len)
+{
+	static const char	already[] = "All sockets are already ";
+
+	/* Already in the wanted state: not an error. */
+	return len >= sizeof(already) - 1 &&
+	    memcmp(out, already, sizeof(already) - 1) == 0;
+}
+
+static void
+fe_result(struct fectl *f, struct fe *fe, const char *out, size_t len)
+{
+	bool	enable = fe->sent_enable;
+
+	fe->in_flight = false;
+	if (len == 0 || fe_benign(out, len)) {
+		if (fe->applied != (enable ? FE_ENABLED : FE_DISABLED))
+			log_notice("frontend %s: %s", fe->conf->name,
+			    enable ? "enabled" : "disabled (clients now get a reset)");
+		fe->applied = enable ? FE_ENABLED : FE_DISABLED;
+		fe->disabled_by_us = !enable;
+		fe->error[0] = '\0';
+		return;
+	}
+	{
+		char	msg[128];
+		size_t	l = len < sizeof(msg) ? len : sizeof(msg) - 1;
+
+		memcpy(msg, out, l);
+		msg[l] = '\0';
+		if (l > 0 && msg[l - 1] == '\n')
+			msg[l - 1] = '\0';
+		str_sanitize(fe->error, sizeof(fe->error), msg);
+	}
+	fe->applied = FE_ERROR;
+	log_errx("frontend %s: HAProxy refused \"%s frontend\": %s",
+	    fe->conf->name, enable ? "enable" : "disable", fe->error);
+}
+
+static void fectl_send(struct fectl *f);
+
+static void
+fectl_done_cb(void *arg, const struct hacli_result *r)
+{
+	struct fectl	*f = arg;
+	const char	*starts[256];
+	size_t		 lens[256], i, k = 0;
+	int		 n = -1;
+
+	f->req = NULL;
+	if (r->status == HACLI_OK)
+		n = hacli_split(r->reply, r->len, starts, lens, 256);
+	for (i = 0; i < f->n; i++) {
+		struct fe *fe = &f->fes[i];
+
+		if (!fe->in_flight)
+			continue;
+		if (n < 0 || k >= (size_t)n) {
+			/* No word from HAProxy: try again on the next poll. */
+			fe->in_flight = false;
+			continue;
+		}
+		fe_result(f, fe, starts[k], lens[k]);
+		k++;
+	}
+	if (n < 0)
+		log_warnx("frontend control: %s on %s", hacli_status_str(r->status),
+		    f->hw->conf->haproxy.stats);
+	if (f->again) {
+		f->again = false;
+		fectl_send(f);
+	} else if (f->restoring && f->done != NULL) {
+		void (*done)(void *) = f->done;
+
+		f->done = NULL;
+		done(f->done_arg);
+	}
+}
+
+static void
+fectl_send(struct fectl *f)
+{
+	struct sbuf	line = { 0 };
+	size_t		i, count = 0;
+	int		want;
+
+	if (f->req != NULL) {
+		f->again = true;
+		return;
+	}
+	for (i = 0; i < f->n && count < 256; i++) {
+		struct fe *fe = &f->fes[i];
+
+		want = fe_wanted(f, fe);
+		if (want < 0 || (fe->applied == FE_ERROR && !f->restoring) ||
+		    fe->applied == (want ? FE_ENABLED : FE_DISABLED))
+			continue;
+		/* Keep the line well under HAProxy's limit. */
+		if (line.len + strlen(fe->conf->name) + 20 > HACLI_MAX_LINE)
+			break;
+		sbuf_printf(&line, "%s%s frontend %s", count ? ";" : "",
+		    want ? "enable" : "disable", fe->conf->name);
+		fe->sent_enable = want;
+		fe->in_flight = true;
+		count++;
+	}
+	if (count > 0)
+		f->req = hacli_request(f->hw->base, &f->hw->conf->haproxy.stats_addr,
+		    line.data, FE_MAX_REPLY, f->hw->conf->haproxy.timeout,
+		    fectl_done_cb, f);
+	sbuf_free(&line);
+	if (count == 0 && f->restoring && f->done != NULL) {
+		void (*done)(void *) = f->done;
+
+		f->done = NULL;
+		done(f->done_arg);
+	}
+}
+
+void
+fectl_update(struct fectl *f)
+{
+	if (f->n > 0 && !f->restoring)
+		fectl_send(f);
+}
+
+void
+fectl_reapply(struct fectl *f)
+{
+	size_t	i;
+
+	for (i = 0; i < f->n; i++) {
+		if (f->fes[i].applied == FE_DISABLED)
+			f->fes[i].disabled_by_us = true;
+		f->fes[i].applied = FE_UNKNOWN;
+	}
+	fectl_update(f);
+}
+
+void
+fectl_restore(struct fectl *f, void (*done)(void *), void *arg)
+{
+	f->restoring = true;
+	f->done = done;
+	f->done_arg = arg;
+	if (f->req == NULL)
+		fectl_send(f);
+	else
+		f->again = true;
+}
+
+size_t
+fectl_count(const struct fectl *f)
+{
+	return f->n;
+}
+
+void
+fectl_status(const struct fectl *f, size_t i, struct fe_status *st)
+{
+	const struct fe	*fe = &f->fes[i];
+	int		 want = fe_wanted(f, fe);
+
+	st->name = fe->conf->name;
+	st->want_enabled = want != 0;
+	st->applied = fe->applied;
+	st->error = fe->error[0] != '\0' ? fe->error : NULL;
+}
+
+void
+fectl_free(struct fectl *f)
+{
+	if (f == NULL)
+		return;
+	if (f->req != NULL)
+		hacli_cancel(f->req);
+	free(f->fes);
+	free(f);
+}

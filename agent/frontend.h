@@ -1,0 +1,42 @@
+/*
+ * frontend.h: HAProxy frontends disabled while their service's verdict is
+ * down ("disable frontend" on the admin socket takes the listening socket
+ * out of LISTEN, so clients get an instant RST), enabled again on up, at
+ * every HAProxy reload (a reload re-enables every frontend) and on a clean
+ * stop. Errors (no such frontend, no admin level) are logged and shown in
+ * /status, never fatal.
+ */
+#ifndef HW_FRONTEND_H
+#define HW_FRONTEND_H
+
+#include <stdbool.h>
+
+struct hw;
+struct fectl;
+
+enum fe_applied {
+	FE_UNKNOWN,		/* not applied on this HAProxy process yet */
+	FE_ENABLED,
+	FE_DISABLED,
+	FE_ERROR,		/* HAProxy refused; retried after a reload */
+};
+
+struct fe_status {
+	const char	*name;
+	bool		 want_enabled;
+	enum fe_applied	 applied;
+	const char	*error;		/* HAProxy's words, or NULL */
+};
+
+struct fectl	*fectl_new(struct hw *hw);
+/* Apply what the verdicts want, where it differs from what is applied. */
+void		 fectl_update(struct fectl *f);
+/* HAProxy was reloaded or restarted: apply everything again. */
+void		 fectl_reapply(struct fectl *f);
+/* Enable every frontend we disabled; done() runs when that is over. */
+void		 fectl_restore(struct fectl *f, void (*done)(void *), void *arg);
+size_t		 fectl_count(const struct fectl *f);
+void		 fectl_status(const struct fectl *f, size_t i, struct fe_status *st);
+void		 fectl_free(struct fectl *f);
+
+#endif

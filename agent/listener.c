@@ -1,0 +1,308 @@
+/*
+ * listener.c: bind, accept with backoff, open and close on demand.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+
+#include "hapwatch.h"
+#include "listener.h"
+#include "log.h"
+
+#define ACCEPT_BATCH		64	/* accepts per wakeup: fairness */
+#define BACKLOG			4096
+#define RETRY_MIN_MS		100
+#define RETRY_MAX_MS		30000
+
+static const char *const kind_names[] = {
+	[LISTEN_HTTP] = "http", [LISTEN_AGENT] = "agent", [LISTEN_TCP] = "tcp",
+};
+
+const char *
+listen_kind_name(enum listen_kind k)
+{
+	return kind_names[k];
+}
+
+/* A unix socket path in use by a live process must not be stolen. */
+static bool
+unix_path_in_use(const struct hw_addr *a)
+{
+	int	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool	used;
+
+	if (fd < 0)
+		return false;
+	used = connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0;
+	close(fd);
+	return used;
+}
+
+static int
+listener_bind_fd(const struct conf_listen *c, char *err, size_t errlen)
+{
+	const struct sockaddr_un *sun = (const struct sockaddr_un *)&c->addr.ss;
+	int	fd, one = 1;
+
+	if (c->addr.family == AF_UNIX) {
+		if (unix_path_in_use(&c->addr)) {
+			snprintf(err, errlen, "%s: in use by another process",
+			    c->addr.text);
+			return -1;
+		}
+		unlink(sun->sun_path);
+	}
+	fd = socket(c->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0);
+	if (fd < 0)
+		goto fail;
+	if (c->addr.family != AF_UNIX)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) < 0)
+		goto fail;
+	if (c->addr.family == AF_UNIX && chmod(sun->sun_path, 0660) < 0)
+		goto fail;
+	if (listen(fd, BACKLOG) < 0)
+		goto fail;
+	return fd;
+fail:
+	snprintf(err, errlen, "cannot listen on %s: %s", c->addr.text,
+	    strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+static void
+listener_arm_retry(struct listener *l)
+{
+	struct timeval	tv;
+
+	l->retry_ms = l->retry_ms == 0 ? RETRY_MIN_MS : l->retry_ms * 2;
+	if (l->retry_ms > RETRY_MAX_MS)
+		l->retry_ms = RETRY_MAX_MS;
+	tv.tv_sec = l->retry_ms / 1000;
+	tv.tv_usec = (l->retry_ms % 1000) * 1000;
+	evtimer_add(l->retry, &tv);
+}
+
+/* Accept events are on while open, not full and not backing off. */
+static void
+listener_sync_accept(struct listener *l)
+{
+	if (l->fd < 0)
+		return;
+	if (l->full || l->backoff)
+		event_del(l->ev);
+	else
+		event_add(l->ev, NULL);
+}
+
+static void
+listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
+{
+	struct listener	*l = arg;
+	int		 i, fd;
+
+	for (i = 0; i < ACCEPT_BATCH && !l->full; i++) {
+		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd >= 0) {
+			l->accepted++;
+			l->retry_ms = 0;	/* EMFILE is over */
+			if (l->conf->kind == LISTEN_HTTP)
+				http_accept(l, fd);
+			else if (l->conf->kind == LISTEN_AGENT)
+				agent_accept(l, fd);
+			else
+				tcp_accept(l, fd);
+			continue;
+		}
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return;
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+		    errno == ENOMEM) {
+			/* Keep what we have; stop accepting for a while. */
+			l->hw->counters.accept_errors++;
+			if (l->retry_ms == 0 || l->retry_ms >= RETRY_MAX_MS)
+				log_warn("%s listener %s: accept",
+				    listen_kind_name(l->conf->kind), l->conf->addr.text);
+			l->backoff = true;
+			listener_sync_accept(l);
+			listener_arm_retry(l);
+			return;
+		}
+		/* ECONNABORTED, EINTR, EPROTO...: that one is gone, go on. */
+	}
+}
+
+static bool
+listener_open(struct listener *l, char *err, size_t errlen)
+{
+	l->fd = listener_bind_fd(l->conf, err, errlen);
+	if (l->fd < 0)
+		return false;
+	event_assign(l->ev, l->hw->base, l->fd, EV_READ | EV_PERSIST,
+	    listener_accept_cb, l);
+	l->error[0] = '\0';
+	l->backoff = false;
+	listener_sync_accept(l);
+	return true;
+}
+
+static void
+listener_close_socket(struct listener *l)
+{
+	if (l->fd < 0)
+		return;
+	event_del(l->ev);
+	close(l->fd);
+	if (l->conf->addr.family == AF_UNIX)
+		unlink(((const struct sockaddr_un *)&l->conf->addr.ss)->sun_path);
+	l->fd = -1;
+}
+
+static void
+listener_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct listener	*l = arg;
+
+	if (l->backoff && l->fd >= 0) {
+		/* EMFILE pause over: try again, keep the backoff if it recurs. */
+		l->backoff = false;
+		listener_sync_accept(l);
+		return;
+	}
+	if (!l->want_open || l->fd >= 0)
+		return;
+	if (listener_open(l, l->error, sizeof(l->error))) {
+		log_notice("%s listener %s: open again",
+		    listen_kind_name(l->conf->kind), l->conf->addr.text);
+		l->retry_ms = 0;
+	} else {
+		log_warnx("%s listener: %s (retrying in %llds)",
+		    listen_kind_name(l->conf->kind), l->error,
+		    (long long)(l->retry_ms * 2 / 1000));
+		listener_arm_retry(l);
+	}
+}
+
+struct listener *
+listener_new(struct hw *hw, const struct conf_listen *c, char *err,
+    size_t errlen)
+{
+	struct listener	*l = xcalloc(1, sizeof(*l));
+
+	l->hw = hw;
+	l->conf = c;
+	l->fd = -1;
+	l->want_open = true;
+	TAILQ_INIT(&l->conns);
+	l->ev = event_new(hw->base, -1, 0, listener_accept_cb, l);
+	l->retry = evtimer_new(hw->base, listener_retry_cb, l);
+	if (!listener_open(l, err, errlen)) {
+		listener_free(l);
+		return NULL;
+	}
+	return l;
+}
+
+/* Whether the services behind l allow it to listen now. */
+static bool
+listener_wanted(const struct listener *l)
+{
+	const struct conf_listen	*c = l->conf;
+	size_t				 i;
+
+	if (l->hw->stopping)
+		return false;
+	if (c->kind == LISTEN_TCP)
+		return l->hw->svcs[c->svc].state == SVC_UP;
+	if (c->kind != LISTEN_HTTP || !c->close_when_down)
+		return true;
+	for (i = 0; i < c->npaths; i++)
+		if (l->hw->svcs[c->paths[i].svc].state == SVC_UP)
+			return true;
+	return false;
+}
+
+void
+listener_update(struct listener *l)
+{
+	bool	want = listener_wanted(l);
+
+	if (want == l->want_open)
+		return;
+	l->want_open = want;
+	if (!want) {
+		listener_close_socket(l);
+		evtimer_del(l->retry);
+		l->retry_ms = 0;
+		log_info("%s listener %s: closed", listen_kind_name(l->conf->kind),
+		    l->conf->addr.text);
+		return;
+	}
+	if (l->fd >= 0)
+		return;
+	if (listener_open(l, l->error, sizeof(l->error))) {
+		log_info("%s listener %s: open", listen_kind_name(l->conf->kind),
+		    l->conf->addr.text);
+		return;
+	}
+	log_warnx("%s listener: %s (retrying)", listen_kind_name(l->conf->kind),
+	    l->error);
+	listener_arm_retry(l);
+}
+
+bool
+listener_is_open(const struct listener *l)
+{
+	return l->fd >= 0;
+}
+
+void
+listener_conn_add(struct listener *l, struct lconn *c)
+{
+	c->ls = l;
+	TAILQ_INSERT_TAIL(&l->conns, c, link);
+	if (++l->nconns >= l->conf->max_connections && !l->full) {
+		l->full = true;
+		listener_sync_accept(l);
+	}
+}
+
+void
+listener_conn_del(struct lconn *c)
+{
+	struct listener	*l = c->ls;
+
+	TAILQ_REMOVE(&l->conns, c, link);
+	if (--l->nconns < l->conf->max_connections && l->full) {
+		l->full = false;
+		listener_sync_accept(l);
+	}
+}
+
+void
+listener_free(struct listener *l)
+{
+	struct lconn	*c;
+
+	if (l == NULL)
+		return;
+	while ((c = TAILQ_FIRST(&l->conns)) != NULL)
+		c->close(c);
+	listener_close_socket(l);
+	if (l->conf->kind == LISTEN_HTTP)
+		http_cache_free(l);
+	event_free(l->ev);
+	event_free(l->retry);
+	free(l);
+}

@@ -1,0 +1,342 @@
+/*
+ * service.c: conditions, verdict with hysteresis and settle, effective
+ * state with the operator's override, and the reason for each.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "service.h"
+
+static const char *const override_names[] = {
+	[OVR_NONE] = "ready", [OVR_DRAIN] = "drain", [OVR_MAINT] = "maint",
+};
+
+const char *
+svc_override_name(enum svc_override o)
+{
+	return override_names[o];
+}
+
+bool
+svc_override_parse(const char *s, enum svc_override *o)
+{
+	size_t	i;
+
+	for (i = 0; i < ARRAY_SIZE(override_names); i++) {
+		if (strcmp(s, override_names[i]) == 0) {
+			*o = (enum svc_override)i;
+			return true;
+		}
+	}
+	return false;
+}
+
+bool
+svc_needs_capacity(const struct conf_service *c)
+{
+	size_t	i;
+
+	for (i = 0; i < c->nconds; i++)
+		if (c->conds[i].kind != COND_CHECK && c->conds[i].min_percent > 0)
+			return true;
+	return false;
+}
+
+static void
+svc_free_results(struct svc *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nresults; i++)
+		free(s->results[i].name);
+	FREE(s->results);
+	s->nresults = 0;
+}
+
+void
+svc_init(struct svc *s, const struct conf_service *c)
+{
+	memset(s, 0, sizeof(*s));
+	s->conf = c;
+	s->pending_since = -1;
+	s->state = SVC_DOWN;
+	s->since = wall_ms();
+	snprintf(s->rule_reason, sizeof(s->rule_reason), "starting");
+	snprintf(s->verdict_reason, sizeof(s->verdict_reason), "starting");
+	snprintf(s->reason, sizeof(s->reason), "starting");
+}
+
+void
+svc_clear(struct svc *s)
+{
+	svc_free_results(s);
+}
+
+static struct cond_result *
+svc_add_result(struct svc *s, size_t *cap, enum cond_kind kind,
+    const char *name)
+{
+	struct cond_result	*r;
+
+	if (s->nresults == *cap) {
+		*cap = *cap ? *cap * 2 : 4;
+		s->results = xrealloc(s->results, *cap * sizeof(*s->results));
+	}
+	r = &s->results[s->nresults++];
+	memset(r, 0, sizeof(*r));
+	r->kind = kind;
+	r->name = xstrdup(name);
+	r->servers = -1;
+	r->capacity = -1;
+	return r;
+}
+
+/* Fill r for backend be (NULL: absent); on failure write why in reason. */
+static bool
+cond_backend(const struct conf_cond *c, const struct hap_backend *be,
+    const char *name, struct cond_result *r, char *reason, size_t rlen)
+{
+	r->min = c->min;
+	r->min_percent = c->min_percent;
+	if (be == NULL || !be->has_row) {
+		snprintf(reason, rlen, "%s: no such backend", name);
+		return false;
+	}
+	r->present = true;
+	r->nbsrv = hap_nbsrv(be->act, be->bck, c->allbackups);
+	if (be->have_servers_rows) {
+		r->servers = be->srv_active;
+		r->capacity = hap_capacity(be, r->nbsrv);
+	}
+	if (!be->has_servers && r->nbsrv == 0) {
+		snprintf(reason, rlen, "%s: no server configured", name);
+		return false;
+	}
+	if (c->min >= 0 && r->nbsrv < c->min) {
+		if (r->nbsrv == 0 && be->have_servers_rows)
+			snprintf(reason, rlen, "%s: 0 of %d servers usable", name,
+			    be->srv_active + be->srv_backup);
+		else if (r->nbsrv == 0)
+			snprintf(reason, rlen, "%s: no usable server", name);
+		else
+			snprintf(reason, rlen, "%s: %d usable servers, need %d",
+			    name, r->nbsrv, c->min);
+		return false;
+	}
+	if (c->min_percent > 0 && r->capacity < 0) {
+		snprintf(reason, rlen, "%s: capacity unknown", name);
+		return false;
+	}
+	if (c->min_percent > 0 && r->capacity < c->min_percent) {
+		snprintf(reason, rlen, "%s: %d of %d servers usable (%d%%, need %d%%)",
+		    name, be->srv_active_usable, be->srv_active, r->capacity,
+		    c->min_percent);
+		return false;
+	}
+	return true;
+}
+
+/* Evaluate one condition into s->results; false with reason on failure. */
+static bool
+cond_eval(struct svc *s, size_t *cap, const struct conf_cond *c,
+    const struct svc_input *in, char *reason, size_t rlen)
+{
+	struct cond_result	*r;
+	const char		*why = NULL;
+	bool			 ok = true, any = false;
+	size_t			 i;
+
+	if (c->kind == COND_CHECK) {
+		r = svc_add_result(s, cap, c->kind, c->name);
+		r->ok = in->check_up != NULL &&
+		    in->check_up(in->check_arg, c->check, &why);
+		if (!r->ok)
+			snprintf(reason, rlen, "%s: %s", c->name,
+			    why != NULL ? why : "down");
+		return r->ok;
+	}
+	if (!in->stats_fresh || in->snap == NULL) {
+		r = svc_add_result(s, cap, c->kind, c->name);
+		r->min = c->min;
+		r->min_percent = c->min_percent;
+		snprintf(reason, rlen, "stats unavailable");
+		return false;
+	}
+	if (c->kind == COND_BACKEND) {
+		r = svc_add_result(s, cap, c->kind, c->name);
+		r->ok = cond_backend(c, stats_find_backend(in->snap, c->name),
+		    c->name, r, reason, rlen);
+		return r->ok;
+	}
+	/* COND_ALL_BACKENDS: every backend with at least one server. */
+	for (i = 0; i < in->snap->nbackends; i++) {
+		const struct hap_backend *be = &in->snap->backends[i];
+		char tmp[SVC_REASON_MAX];
+
+		if (!be->has_servers)
+			continue;
+		any = true;
+		r = svc_add_result(s, cap, COND_BACKEND, be->name);
+		r->ok = cond_backend(c, be, be->name, r, tmp, sizeof(tmp));
+		if (!r->ok && ok)
+			snprintf(reason, rlen, "%s", tmp);
+		ok = ok && r->ok;
+	}
+	if (!any)
+		snprintf(reason, rlen, "no backend with servers");
+	return ok && any;
+}
+
+/* Evaluate the rule: every condition, all kept for /status. */
+static void
+svc_eval_rule(struct svc *s, const struct svc_input *in)
+{
+	size_t	i, cap = 0;
+	char	reason[SVC_REASON_MAX];
+	bool	ok = true;
+
+	svc_free_results(s);
+	s->rule_reason[0] = '\0';
+	for (i = 0; i < s->conf->nconds; i++) {
+		if (!cond_eval(s, &cap, &s->conf->conds[i], in, reason,
+		    sizeof(reason)) && ok) {
+			ok = false;
+			str_sanitize(s->rule_reason, sizeof(s->rule_reason), reason);
+		}
+	}
+	s->rule_ok = ok;
+	if (ok)
+		snprintf(s->rule_reason, sizeof(s->rule_reason),
+		    "all conditions hold");
+}
+
+/* Smallest capacity among backend conditions (100 if none), >= 1 if up. */
+static int
+svc_weight(const struct svc *s)
+{
+	int	w = 100;
+	size_t	i;
+
+	for (i = 0; i < s->nresults; i++)
+		if (s->results[i].kind != COND_CHECK &&
+		    s->results[i].capacity >= 0 && s->results[i].capacity < w)
+			w = s->results[i].capacity;
+	if (!s->up)
+		return 0;
+	return w < 1 ? 1 : w;
+}
+
+/* Move the verdict toward the rule, as hysteresis and settle allow. */
+static bool
+svc_step_verdict(struct svc *s, const struct svc_input *in, bool first,
+    int64_t *next, bool *settling)
+{
+	int64_t	delay, at;
+
+	*settling = false;
+	if (s->rule_ok == s->up) {
+		s->pending_since = -1;
+		return false;
+	}
+	if (s->pending_since < 0)
+		s->pending_since = in->now;
+	delay = s->rule_ok ? s->conf->up_after : s->conf->down_after;
+	at = first ? in->now : s->pending_since + delay;
+	if (s->rule_ok && in->settle_until > at) {
+		at = in->settle_until;
+		*settling = true;
+	}
+	if (in->now < at) {
+		if (at < *next)
+			*next = at;
+		return false;
+	}
+	s->up = s->rule_ok;
+	s->pending_since = -1;
+	*settling = false;
+	return true;
+}
+
+static void
+svc_verdict_reason(const struct svc *s, bool settling, char *buf,
+    size_t len)
+{
+	char	d[32];
+
+	if (s->rule_ok == s->up) {
+		snprintf(buf, len, "%s", s->rule_reason);
+	} else if (s->up) {
+		fmt_duration(s->conf->down_after, d, sizeof(d));
+		snprintf(buf, len, "%s (down_after %s pending)", s->rule_reason, d);
+	} else if (settling) {
+		snprintf(buf, len, "%s (settling after HAProxy reload)",
+		    s->rule_reason);
+	} else {
+		fmt_duration(s->conf->up_after, d, sizeof(d));
+		snprintf(buf, len, "%s (up_after %s pending)", s->rule_reason, d);
+	}
+}
+
+/* Recompute state, reason and weight; report what changed. */
+static int
+svc_update_answer(struct svc *s)
+{
+	enum svc_state	 state;
+	char		 reason[SVC_REASON_MAX];
+	int		 weight, chg = 0;
+
+	switch (s->override) {
+	case OVR_MAINT:
+		state = SVC_MAINT;
+		snprintf(reason, sizeof(reason), "maint by operator");
+		break;
+	case OVR_DRAIN:
+		state = SVC_DRAIN;
+		snprintf(reason, sizeof(reason), "drained by operator");
+		break;
+	default:
+		state = s->up ? SVC_UP : SVC_DOWN;
+		snprintf(reason, sizeof(reason), "%s", s->verdict_reason);
+		break;
+	}
+	weight = svc_weight(s);
+	if (state != s->state) {
+		s->state = state;
+		s->since = wall_ms();
+		s->transitions++;
+		chg |= SVC_CHG_STATE;
+	}
+	if (chg || strcmp(reason, s->reason) != 0 || weight != s->weight) {
+		snprintf(s->reason, sizeof(s->reason), "%s", reason);
+		s->weight = weight;
+		s->version++;
+		chg |= SVC_CHG_ANSWER;
+	}
+	return chg;
+}
+
+int
+svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next)
+{
+	bool	first, settling = false;
+	int	chg = 0;
+
+	if (!in->answered)
+		return svc_update_answer(s);
+	svc_eval_rule(s, in);
+	first = !s->evaluated;
+	s->evaluated = true;
+	if (svc_step_verdict(s, in, first, next, &settling))
+		chg |= SVC_CHG_VERDICT;
+	svc_verdict_reason(s, settling, s->verdict_reason,
+	    sizeof(s->verdict_reason));
+	return chg | svc_update_answer(s);
+}
+
+int
+svc_set_override(struct svc *s, enum svc_override o)
+{
+	s->override = o;
+	return svc_update_answer(s);
+}

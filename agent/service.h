@@ -1,0 +1,101 @@
+/*
+ * service.h: a service is a named verdict over HAProxy's stats and checks.
+ *
+ * Its rule holds when every condition of "require" holds. The verdict
+ * follows the rule with hysteresis (up_after, down_after) and the reload
+ * settle (never down -> up while HAProxy's word is young). The effective
+ * state is the operator's override (maint, drain) if set, else the
+ * verdict. Listeners answer from the effective state; frontend control
+ * follows the verdict only.
+ */
+#ifndef HW_SERVICE_H
+#define HW_SERVICE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "stats.h"
+
+#define SVC_REASON_MAX	160
+
+enum svc_override {
+	OVR_NONE,
+	OVR_DRAIN,
+	OVR_MAINT,
+};
+
+/* One evaluated condition, as /status shows it. */
+struct cond_result {
+	enum cond_kind	 kind;
+	char		*name;		/* backend or check name; owned */
+	bool		 present;	/* backend found in the stats */
+	int		 nbsrv;
+	int		 servers;	/* configured active servers, -1 unknown */
+	int		 capacity;	/* percent, -1 unknown */
+	int		 min;
+	int		 min_percent;
+	bool		 ok;
+};
+
+/* What an evaluation sees. */
+struct svc_input {
+	int64_t				 now;		/* mono_ms() */
+	bool				 answered;	/* first poll answered */
+	const struct hap_snapshot	*snap;		/* last good, or NULL */
+	bool				 stats_fresh;	/* within grace */
+	int64_t				 settle_until;	/* no down->up before */
+	/* Check state by index; reason may be NULL. NULL fn: all down. */
+	bool	(*check_up)(void *arg, size_t idx, const char **reason);
+	void	*check_arg;
+};
+
+struct svc {
+	const struct conf_service *conf;
+	bool			 evaluated;	/* first evaluation done */
+	/* the rule, as of the last evaluation */
+	bool			 rule_ok;
+	int64_t			 pending_since;	/* rule != verdict since; -1 */
+	char			 rule_reason[SVC_REASON_MAX];
+	struct cond_result	*results;
+	size_t			 nresults;
+	/* the verdict */
+	bool			 up;
+	char			 verdict_reason[SVC_REASON_MAX];
+	/* what listeners answer */
+	enum svc_override	 override;
+	enum svc_state		 state;
+	char			 reason[SVC_REASON_MAX];
+	int			 weight;	/* agent percent, >= 1 while up */
+	int64_t			 since;		/* wall ms of the last state change */
+	uint64_t		 transitions;
+	unsigned		 version;	/* bumped on any change of answer */
+};
+
+/* What an evaluation changed. */
+#define SVC_CHG_VERDICT	0x01	/* up/down verdict flipped */
+#define SVC_CHG_STATE	0x02	/* effective state changed */
+#define SVC_CHG_ANSWER	0x04	/* state, reason or weight changed */
+
+/* Initialise s for conf c: down, reason "starting". */
+void	svc_init(struct svc *s, const struct conf_service *c);
+void	svc_clear(struct svc *s);
+
+/*
+ * Evaluate s at in->now. Returns SVC_CHG_* flags. *next is lowered to the
+ * earliest time at which a new evaluation could change the verdict with no
+ * new input (hysteresis or settle end); left alone when there is none.
+ */
+int	svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next);
+
+/* Set the operator override; returns SVC_CHG_* flags. */
+int	svc_set_override(struct svc *s, enum svc_override o);
+
+const char *svc_override_name(enum svc_override o);
+/* Parse "drain", "maint", "ready" (ready = OVR_NONE). */
+bool	svc_override_parse(const char *s, enum svc_override *o) MUST_CHECK;
+
+/* Whether the backend conditions of s need server rows for capacity. */
+bool	svc_needs_capacity(const struct conf_service *c);
+
+#endif
