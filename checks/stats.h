@@ -89,7 +89,8 @@ bool	hap_server_usable(const char *status, size_t len, long weight);
 /*
  * Capacity percent: 100 * usable actives / configured actives (integer
  * division). A backend with no active server configured counts 100 while
- * nbsrv >= 1, else 0. Needs server rows; returns -1 without them.
+ * nbsrv >= 1, else 0. Needs server rows, returns -1 without them, except
+ * for a backend whose row shows it has no server at all (0 or 100).
  */
 int	hap_capacity(const struct hap_backend *be, int nbsrv);
 
