@@ -9,8 +9,12 @@
 
 #include <event2/event.h>
 
+#include "checkset.h"
+#include "child.h"
+#include "curlev.h"
 #include "frontend.h"
 #include "hapwatch.h"
+#include "notify.h"
 #include "listener.h"
 #include "log.h"
 #include "sdnotify.h"
@@ -49,12 +53,12 @@ hw_propagate(struct hw *hw, bool states, bool verdicts)
 		fectl_update(hw->fectl);
 }
 
-static bool
-hw_check_up(void *arg, size_t idx, const char **reason)
+static int
+hw_check_state(void *arg, size_t idx, const char **reason)
 {
-	/* Checks arrive with the checks module; until then none passes. */
-	*reason = "check not running";
-	return false;
+	struct hw	*hw = arg;
+
+	return checks_state(hw->checks, idx, reason);
 }
 
 void
@@ -72,7 +76,7 @@ hw_evaluate(struct hw *hw)
 	in.stats_fresh = hw->stats.snap != NULL &&
 	    in.now - hw->stats.last_ok <= hw->conf->haproxy.grace;
 	in.settle_until = hw->stats.settle_until;
-	in.check_up = hw_check_up;
+	in.check_state = hw_check_state;
 	in.check_arg = hw;
 	if (in.stats_fresh)
 		next = hw->stats.last_ok + hw->conf->haproxy.grace + 1;
@@ -86,7 +90,12 @@ hw_evaluate(struct hw *hw)
 			hw_log_transition(s, from);
 			states = true;
 		}
-		if (chg & SVC_CHG_VERDICT)
+		if (chg & SVC_CHG_FIRST)
+			notify_transition(hw->notifier, i, "starting", true);
+		else if (chg & SVC_CHG_STATE)
+			notify_transition(hw->notifier, i, svc_state_name(from),
+			    false);
+		if (chg & (SVC_CHG_VERDICT | SVC_CHG_FIRST))
 			verdicts = true;
 	}
 	evtimer_del(hw->eval_ev);
@@ -112,6 +121,9 @@ hw_set_override(struct hw *hw, size_t idx, enum svc_override o)
 			    svc_override_name(o));
 		if (svc_set_override(s, o) & SVC_CHG_STATE) {
 			hw_log_transition(s, from);
+			if (s->evaluated)
+				notify_transition(hw->notifier, i,
+				    svc_state_name(from), false);
 			states = true;
 		}
 	}
@@ -376,6 +388,10 @@ hw_new(struct conf *conf)
 		evsignal_add(hw->signals[i], NULL);
 	}
 	hw->fectl = fectl_new(hw);
+	hw->curl = curlev_new(hw->base);
+	hw->children = childmgr_new(hw->base);
+	hw->checks = checks_new(hw);
+	hw->notifier = notifier_new(hw);
 	if (!hw_bind_listeners(hw)) {
 		hw_free(hw);
 		return NULL;
@@ -398,6 +414,7 @@ hw_run(struct hw *hw)
 	for (i = 0; i < hw->nlisteners; i++)
 		listener_update(hw->listeners[i]);
 	poller_start(hw->poller);
+	checks_start(hw->checks);
 	log_notice("hapwatch %s started: %zu services, %zu listeners, stats %s",
 	    HW_VERSION, hw->nsvcs, hw->nlisteners, hw->conf->haproxy.stats);
 	event_base_dispatch(hw->base);
@@ -417,6 +434,10 @@ hw_free(struct hw *hw)
 	free(hw->listeners);
 	poller_free(hw->poller);
 	fectl_free(hw->fectl);
+	notifier_free(hw->notifier);
+	checks_free(hw->checks);
+	childmgr_free(hw->children);
+	curlev_free(hw->curl);
 	for (i = 0; i < hw->nsvcs; i++)
 		svc_clear(&hw->svcs[i]);
 	free(hw->svcs);

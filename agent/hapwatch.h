@@ -21,6 +21,8 @@ struct listener;
 struct fectl;
 struct checks;
 struct notifier;
+struct curlev;
+struct childmgr;
 
 /* Histogram buckets for hapwatch_stats_poll_duration_seconds, in ms. */
 #define POLL_HIST_BUCKETS	{ 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000 }
@@ -70,6 +72,8 @@ struct hw {
 	struct listener		**listeners;	/* one per conf->listens */
 	size_t			 nlisteners;
 	struct fectl		*fectl;
+	struct curlev		*curl;		/* libcurl on this loop */
+	struct childmgr		*children;	/* hooks and exec checks */
 	struct checks		*checks;
 	struct notifier		*notifier;
 	struct event		*eval_ev;	/* next hysteresis/grace deadline */

@@ -4,6 +4,7 @@
  * Exit status: 0 clean stop, 1 config error, 2 runtime failure at start.
  * No daemonizing: systemd (Type=notify) runs hapwatch in the foreground.
  */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -148,10 +149,12 @@ main(int argc, char **argv)
 		conf_free(c);
 		return 0;
 	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
 	hw = hw_new(c);
 	if (hw == NULL)
 		return 2;
 	rc = hw_run(hw);
 	hw_free(hw);
+	curl_global_cleanup();
 	return rc;
 }

@@ -149,8 +149,8 @@ cond_eval(struct svc *s, size_t *cap, const struct conf_cond *c,
 
 	if (c->kind == COND_CHECK) {
 		r = svc_add_result(s, cap, c->kind, c->name);
-		r->ok = in->check_up != NULL &&
-		    in->check_up(in->check_arg, c->check, &why);
+		r->ok = in->check_state != NULL &&
+		    in->check_state(in->check_arg, c->check, &why) == 1;
 		if (!r->ok)
 			snprintf(reason, rlen, "%s: %s", c->name,
 			    why != NULL ? why : "down");
@@ -316,17 +316,36 @@ svc_update_answer(struct svc *s)
 	return chg;
 }
 
+/* Whether a check this service needs has not been probed yet. */
+static bool
+svc_checks_pending(const struct svc *s, const struct svc_input *in)
+{
+	const char	*why;
+	size_t		 i;
+
+	for (i = 0; i < s->conf->nconds; i++)
+		if (s->conf->conds[i].kind == COND_CHECK &&
+		    in->check_state != NULL &&
+		    in->check_state(in->check_arg, s->conf->conds[i].check,
+		    &why) < 0)
+			return true;
+	return false;
+}
+
 int
 svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next)
 {
 	bool	first, settling = false;
 	int	chg = 0;
 
-	if (!in->answered)
+	/* No verdict before the first word from every source. */
+	if (!in->answered || (!s->evaluated && svc_checks_pending(s, in)))
 		return svc_update_answer(s);
 	svc_eval_rule(s, in);
 	first = !s->evaluated;
 	s->evaluated = true;
+	if (first)
+		chg |= SVC_CHG_FIRST;
 	if (svc_step_verdict(s, in, first, next, &settling))
 		chg |= SVC_CHG_VERDICT;
 	svc_verdict_reason(s, settling, s->verdict_reason,

@@ -45,8 +45,9 @@ struct svc_input {
 	const struct hap_snapshot	*snap;		/* last good, or NULL */
 	bool				 stats_fresh;	/* within grace */
 	int64_t				 settle_until;	/* no down->up before */
-	/* Check state by index; reason may be NULL. NULL fn: all down. */
-	bool	(*check_up)(void *arg, size_t idx, const char **reason);
+	/* Check state by index: 1 up, 0 down, -1 not probed yet (the service
+	 * then waits, still "starting"); reason may be NULL. */
+	int	(*check_state)(void *arg, size_t idx, const char **reason);
 	void	*check_arg;
 };
 
@@ -76,6 +77,7 @@ struct svc {
 #define SVC_CHG_VERDICT	0x01	/* up/down verdict flipped */
 #define SVC_CHG_STATE	0x02	/* effective state changed */
 #define SVC_CHG_ANSWER	0x04	/* state, reason or weight changed */
+#define SVC_CHG_FIRST	0x08	/* the first verdict: "starting" is over */
 
 /* Initialise s for conf c: down, reason "starting". */
 void	svc_init(struct svc *s, const struct conf_service *c);

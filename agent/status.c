@@ -7,6 +7,8 @@
 
 #include <json-c/json.h>
 
+#include "check.h"
+#include "checkset.h"
 #include "frontend.h"
 #include "hapwatch.h"
 #include "listener.h"
@@ -159,6 +161,29 @@ status_frontends(struct hw *hw)
 	return o;
 }
 
+static json_object *
+status_checks(struct hw *hw)
+{
+	json_object	*o = json_object_new_object();
+	size_t		 i;
+
+	for (i = 0; i < checks_count(hw->checks); i++) {
+		const struct chk	*c = checks_get(hw->checks, i);
+		json_object		*j = json_object_new_object();
+
+		json_object_object_add(j, "up", chk_state(c) == CHK_UNKNOWN ? NULL :
+		    json_object_new_boolean(chk_state(c) == CHK_UP));
+		json_object_object_add(j, "reason",
+		    json_object_new_string(chk_reason(c)));
+		json_object_object_add(j, "probes",
+		    json_object_new_int64((int64_t)chk_probes(c)));
+		json_object_object_add(j, "failures",
+		    json_object_new_int64((int64_t)chk_failures(c)));
+		json_object_object_add(o, chk_name(c), j);
+	}
+	return o;
+}
+
 void
 status_render_json(struct hw *hw, struct sbuf *out)
 {
@@ -172,7 +197,7 @@ status_render_json(struct hw *hw, struct sbuf *out)
 		json_object_object_add(svcs, hw->svcs[i].conf->name,
 		    status_service(&hw->svcs[i]));
 	json_object_object_add(root, "services", svcs);
-	json_object_object_add(root, "checks", json_object_new_object());
+	json_object_object_add(root, "checks", status_checks(hw));
 	json_object_object_add(root, "listeners", status_listeners(hw));
 	json_object_object_add(root, "frontends", status_frontends(hw));
 	sbuf_puts(out, json_object_to_json_string_ext(root,
@@ -358,11 +383,28 @@ metrics_listeners(struct hw *hw, struct sbuf *out)
 	    (unsigned long long)c->timeouts);
 }
 
+static void
+metrics_checks(struct hw *hw, struct sbuf *out)
+{
+	size_t	i;
+
+	metric_head(out, "hapwatch_check_up", "gauge",
+	    "1 if the check passes (after rise/fall), 0 if not or not yet probed.");
+	for (i = 0; i < checks_count(hw->checks); i++) {
+		const struct chk *c = checks_get(hw->checks, i);
+
+		sbuf_puts(out, "hapwatch_check_up{check=\"");
+		metric_label(out, chk_name(c));
+		sbuf_printf(out, "\"} %d\n", chk_state(c) == CHK_UP);
+	}
+}
+
 void
 metrics_render(struct hw *hw, struct sbuf *out)
 {
 	metrics_services(hw, out);
 	metrics_stats(hw, out);
+	metrics_checks(hw, out);
 	metrics_listeners(hw, out);
 	metric_head(out, "hapwatch_build_info", "gauge",
 	    "Always 1; the version is in the label.");

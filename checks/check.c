@@ -1,0 +1,383 @@
+/*
+ * check.c: the probe schedule, rise/fall, and the three kinds of probe.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "check.h"
+#include "child.h"
+#include "curlev.h"
+#include "util.h"
+
+#define CHK_REASON_MAX		128
+#define CHK_EXEC_OUTPUT		4096	/* captured for the reason */
+#define CHK_HTTP_BODY		65536	/* read, then dropped */
+
+struct chk {
+	struct chk_env		 env;
+	char			*name;
+	enum chk_kind		 kind;
+	char			*url;
+	int			*expect;
+	size_t			 nexpect;
+	struct curl_slist	*headers;
+	bool			 tls_verify;
+	struct hw_addr		 addr;
+	char			**argv;
+	int64_t			 interval;
+	int64_t			 timeout;
+	int			 rise;
+	int			 fall;
+	chk_change_cb		*cb;
+	void			*cb_arg;
+	/* state */
+	enum chk_state		 state;
+	int			 streak;	/* passes (>0) or failures (<0) */
+	char			 reason[CHK_REASON_MAX];
+	uint64_t		 probes;
+	uint64_t		 failures;
+	int64_t			 probe_start;
+	bool			 in_flight;
+	struct event		*tick;		/* next probe */
+	/* the probe in flight */
+	CURL			*easy;
+	size_t			 body_len;
+	int			 fd;		/* CHK_TCP */
+	struct event		*io;		/* CHK_TCP */
+	struct child		*child;		/* CHK_EXEC */
+};
+
+static void
+chk_schedule(struct chk *c)
+{
+	int64_t		wait = c->probe_start + c->interval - mono_ms();
+	struct timeval	tv;
+
+	if (wait < 0)
+		wait = 0;
+	tv.tv_sec = wait / 1000;
+	tv.tv_usec = (wait % 1000) * 1000;
+	evtimer_add(c->tick, &tv);
+}
+
+/* A probe ended: count it, move the state, tell the owner. */
+static void
+chk_result(struct chk *c, bool pass, const char *reason)
+{
+	enum chk_state	old = c->state;
+	bool		changed;
+
+	c->in_flight = false;
+	c->probes++;
+	if (!pass)
+		c->failures++;
+	if (pass)
+		c->streak = c->streak > 0 ? c->streak + 1 : 1;
+	else
+		c->streak = c->streak < 0 ? c->streak - 1 : -1;
+	if (c->state == CHK_UNKNOWN)
+		c->state = pass ? CHK_UP : CHK_DOWN;
+	else if (pass && c->streak >= c->rise)
+		c->state = CHK_UP;
+	else if (!pass && -c->streak >= c->fall)
+		c->state = CHK_DOWN;
+	changed = c->state != old || strcmp(c->reason, reason) != 0;
+	str_sanitize(c->reason, sizeof(c->reason), reason);
+	chk_schedule(c);
+	if (changed)
+		c->cb(c->cb_arg, c);
+}
+
+/* ---- http ---- */
+
+static size_t
+chk_http_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct chk	*c = arg;
+
+	c->body_len += size * n;
+	return c->body_len > CHK_HTTP_BODY ? 0 : size * n;
+}
+
+static void
+chk_http_done(void *arg, CURL *easy, CURLcode rc)
+{
+	struct chk	*c = arg;
+	char		 reason[CHK_REASON_MAX];
+	long		 code = 0;
+	bool		 pass = false;
+	size_t		 i;
+
+	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR &&
+	    c->body_len > CHK_HTTP_BODY)) {
+		snprintf(reason, sizeof(reason), "%s", curl_easy_strerror(rc));
+		chk_result(c, false, reason);
+		return;
+	}
+	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+	for (i = 0; i < c->nexpect; i++)
+		pass = pass || code == c->expect[i];
+	if (c->nexpect == 0)
+		pass = code == 200;
+	snprintf(reason, sizeof(reason), "HTTP %ld", code);
+	chk_result(c, pass, reason);
+}
+
+static void
+chk_http_probe(struct chk *c)
+{
+	if (c->easy == NULL) {
+		c->easy = curl_easy_init();
+		if (c->easy == NULL)
+			abort();
+		curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
+		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
+		curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, chk_http_body);
+		curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
+		curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)c->timeout);
+		curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER,
+		    c->tls_verify ? 1L : 0L);
+		curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYHOST,
+		    c->tls_verify ? 2L : 0L);
+		curl_easy_setopt(c->easy, CURLOPT_USERAGENT, "hapwatch/" HW_VERSION);
+		/* A new connection per probe, as a load balancer would. */
+		curl_easy_setopt(c->easy, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	}
+	c->body_len = 0;
+	curlev_add(c->env.curl, c->easy, chk_http_done, c);
+}
+
+/* ---- tcp ---- */
+
+static void
+chk_tcp_close(struct chk *c)
+{
+	if (c->io != NULL)
+		event_free(c->io);
+	c->io = NULL;
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+}
+
+static void
+chk_tcp_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct chk	*c = arg;
+	int		 err = 0;
+	socklen_t	 len = sizeof(err);
+
+	if (what & EV_TIMEOUT) {
+		chk_tcp_close(c);
+		chk_result(c, false, "connect timeout");
+		return;
+	}
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		err = errno;
+	chk_tcp_close(c);
+	chk_result(c, err == 0, err == 0 ? "connected" : strerror(err));
+}
+
+static void
+chk_tcp_probe(struct chk *c)
+{
+	struct timeval	tv = { c->timeout / 1000, (c->timeout % 1000) * 1000 };
+
+	c->fd = socket(c->addr.family, SOCK_STREAM | SOCK_NONBLOCK |
+	    SOCK_CLOEXEC, 0);
+	if (c->fd < 0) {
+		chk_result(c, false, strerror(errno));
+		return;
+	}
+	if (connect(c->fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) < 0 &&
+	    errno != EINPROGRESS) {
+		int err = errno;
+
+		chk_tcp_close(c);
+		chk_result(c, false, strerror(err));
+		return;
+	}
+	c->io = event_new(c->env.base, c->fd, EV_WRITE, chk_tcp_cb, c);
+	event_add(c->io, &tv);
+}
+
+/* ---- exec ---- */
+
+static void
+chk_exec_done(void *arg, const struct child_result *r)
+{
+	struct chk	*c = arg;
+	char		 reason[CHK_REASON_MAX], line[CHK_REASON_MAX];
+	const char	*nl;
+	size_t		 l;
+
+	c->child = NULL;
+	child_describe(r, reason, sizeof(reason));
+	/* The first line it printed says more than its exit status. */
+	nl = memchr(r->output, '\n', r->outlen);
+	l = nl != NULL ? (size_t)(nl - r->output) : r->outlen;
+	if (l > 0 && !r->timed_out && r->spawn_err == 0) {
+		if (l >= sizeof(line))
+			l = sizeof(line) - 1;
+		memcpy(line, r->output, l);
+		line[l] = '\0';
+		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason),
+		    ": %s", line);
+	}
+	chk_result(c, r->spawn_err == 0 && !r->timed_out &&
+	    WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0, reason);
+}
+
+static void
+chk_exec_probe(struct chk *c)
+{
+	c->child = child_spawn(c->env.children, c->argv, NULL, c->timeout,
+	    CHK_EXEC_OUTPUT, chk_exec_done, c);
+}
+
+/* ---- schedule ---- */
+
+static void
+chk_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct chk	*c = arg;
+
+	if (c->in_flight)
+		return;
+	c->in_flight = true;
+	c->probe_start = mono_ms();
+	switch (c->kind) {
+	case CHK_HTTP:
+		chk_http_probe(c);
+		break;
+	case CHK_TCP:
+		chk_tcp_probe(c);
+		break;
+	case CHK_EXEC:
+		chk_exec_probe(c);
+		break;
+	}
+}
+
+static char **
+argv_copy(char *const *argv)
+{
+	size_t	n = 0, i;
+	char	**out;
+
+	while (argv[n] != NULL)
+		n++;
+	out = xcalloc(n + 1, sizeof(*out));
+	for (i = 0; i < n; i++)
+		out[i] = xstrdup(argv[i]);
+	return out;
+}
+
+struct chk *
+chk_new(const struct chk_env *env, const struct chk_params *p,
+    chk_change_cb *cb, void *arg)
+{
+	struct chk	*c = xcalloc(1, sizeof(*c));
+	size_t		 i;
+
+	c->env = *env;
+	c->name = xstrdup(p->name);
+	c->kind = p->kind;
+	c->interval = p->interval;
+	c->timeout = p->timeout;
+	c->rise = p->rise;
+	c->fall = p->fall;
+	c->cb = cb;
+	c->cb_arg = arg;
+	c->state = CHK_UNKNOWN;
+	c->fd = -1;
+	snprintf(c->reason, sizeof(c->reason), "not probed yet");
+	c->tick = evtimer_new(env->base, chk_tick_cb, c);
+	if (p->kind == CHK_HTTP) {
+		c->url = xstrdup(p->url);
+		c->tls_verify = p->tls_verify;
+		c->nexpect = p->nexpect;
+		c->expect = xcalloc(p->nexpect, sizeof(*c->expect));
+		memcpy(c->expect, p->expect, p->nexpect * sizeof(*c->expect));
+		for (i = 0; i < p->nheaders; i++)
+			c->headers = curl_slist_append(c->headers, p->headers[i]);
+	} else if (p->kind == CHK_TCP) {
+		c->addr = p->addr;
+	} else {
+		c->argv = argv_copy(p->argv);
+	}
+	return c;
+}
+
+void
+chk_start(struct chk *c)
+{
+	struct timeval	tv = { 0, 0 };
+
+	evtimer_add(c->tick, &tv);
+}
+
+enum chk_state
+chk_state(const struct chk *c)
+{
+	return c->state;
+}
+
+const char *
+chk_reason(const struct chk *c)
+{
+	return c->reason;
+}
+
+const char *
+chk_name(const struct chk *c)
+{
+	return c->name;
+}
+
+uint64_t
+chk_probes(const struct chk *c)
+{
+	return c->probes;
+}
+
+uint64_t
+chk_failures(const struct chk *c)
+{
+	return c->failures;
+}
+
+void
+chk_free(struct chk *c)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	if (c->easy != NULL) {
+		if (c->in_flight)
+			curlev_remove(c->env.curl, c->easy);
+		curl_easy_cleanup(c->easy);
+	}
+	curl_slist_free_all(c->headers);
+	chk_tcp_close(c);
+	if (c->child != NULL)
+		child_abandon(c->child);
+	event_free(c->tick);
+	for (i = 0; c->argv != NULL && c->argv[i] != NULL; i++)
+		free(c->argv[i]);
+	free(c->argv);
+	free(c->expect);
+	free(c->url);
+	free(c->name);
+	free(c);
+}
