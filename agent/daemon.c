@@ -182,6 +182,16 @@ hw_note_pid(struct hw *hw, const struct hap_info *info, int64_t now)
 	hw->stats.pid = info->pid;
 }
 
+/* The stats page shows no Pid: its counters told of a new process. */
+static void
+hw_note_new_process(struct hw *hw, int64_t now)
+{
+	hw->stats.reloads++;
+	hw->stats.settle_until = now + hw->conf->haproxy.settle;
+	log_notice("HAProxy restarted or reloaded (stats page counters reset)");
+	fectl_reapply(hw->fectl);
+}
+
 static void
 hw_observe(struct hw_stats *st, int64_t ms)
 {
@@ -211,7 +221,10 @@ hw_poll_cb(void *arg, struct poll_result *res)
 	if (res->error == POLL_OK) {
 		if (was_failing)
 			log_notice("stats: %s answers again", hw->conf->haproxy.stats);
-		hw_note_pid(hw, &res->snap->info, now);
+		if (res->snap->has_info)
+			hw_note_pid(hw, &res->snap->info, now);
+		else if (res->new_process)
+			hw_note_new_process(hw, now);
 		if (st->snap != NULL) {
 			stats_snapshot_free(st->snap);
 			free(st->snap);
@@ -396,8 +409,13 @@ hw_new(struct conf *conf)
 		hw_free(hw);
 		return NULL;
 	}
-	hw->poller = poller_new(hw->base, &conf->haproxy.stats_addr,
-	    conf->haproxy.interval, conf->haproxy.timeout, hw_poll_cb, hw);
+	if (conf->haproxy.stats_kind == STATS_HTTP)
+		hw->poller = poller_new_http(hw->base, hw->curl,
+		    conf->haproxy.stats, conf->haproxy.interval,
+		    conf->haproxy.timeout, hw_poll_cb, hw);
+	else
+		hw->poller = poller_new(hw->base, &conf->haproxy.stats_addr,
+		    conf->haproxy.interval, conf->haproxy.timeout, hw_poll_cb, hw);
 	hw_build_plan(conf, &plan);
 	poller_set_plan(hw->poller, &plan);
 	free(plan.targets);

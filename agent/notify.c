@@ -388,7 +388,8 @@ void
 notify_transition(struct notifier *nf, size_t idx, const char *prev,
     bool initial)
 {
-	size_t	i;
+	struct nevent	*e;
+	size_t		 i;
 
 	for (i = 0; i < nf->n; i++) {
 		struct ntarget *t = &nf->t[i];
@@ -400,8 +401,10 @@ notify_transition(struct notifier *nf, size_t idx, const char *prev,
 			track_update(t, initial && t->written < 0);
 			break;
 		case NOTIFY_EXEC:
-			TAILQ_INSERT_TAIL(&t->hooks[idx].events,
-			    nevent_new(nf, idx, prev), link);
+			/* (TAILQ_INSERT_TAIL evaluates its element more than
+			 * once: never pass it a call.) */
+			e = nevent_new(nf, idx, prev);
+			TAILQ_INSERT_TAIL(&t->hooks[idx].events, e, link);
 			hook_next(&t->hooks[idx]);
 			break;
 		case NOTIFY_WEBHOOK:

@@ -7,6 +7,7 @@
 
 #include <event2/event.h>
 
+#include "curlev.h"
 #include "hacli.h"
 #include "poller.h"
 
@@ -24,7 +25,16 @@ struct poller {
 	bool			 targeted;	/* ... one per watched backend */
 	struct event		*tick;
 	struct hacli_req	*req;		/* in flight, or NULL */
+	/* stats page (poller_new_http) */
+	struct curlev		*curl;
+	CURL			*easy;		/* NULL: the CLI is used */
+	char			*url;		/* with ";csv" */
+	struct sbuf		 body;
+	bool			 http_busy;
+	bool			 have_sessions;
+	uint64_t		 last_sessions;
 	bool			 again;		/* a trigger came meanwhile */
+	int64_t			 started_ms;
 	bool			 started;
 };
 
@@ -172,6 +182,21 @@ out:
 
 static void poller_send(struct poller *p);
 
+/* Hand a result to the owner, then send the poll triggers asked for. */
+static void
+poller_deliver(struct poller *p, struct poll_result *res)
+{
+	p->cb(p->arg, res);
+	if (res->snap != NULL) {
+		stats_snapshot_free(res->snap);
+		free(res->snap);
+	}
+	if (p->again) {
+		p->again = false;
+		poller_send(p);
+	}
+}
+
 static void
 poller_done_cb(void *arg, const struct hacli_result *r)
 {
@@ -212,26 +237,140 @@ poller_done_cb(void *arg, const struct hacli_result *r)
 		    p->addr.text, strerror(r->err));
 		break;
 	}
-	p->cb(p->arg, &res);
-	if (res.snap != NULL) {
-		stats_snapshot_free(res.snap);
-		free(res.snap);
-	}
-	if (p->again) {
-		p->again = false;
-		poller_send(p);
-	}
+	poller_deliver(p, &res);
 }
+
+static void poller_http_send(struct poller *p);
+static void poller_tick_cb(evutil_socket_t fd, short what, void *arg);
 
 static void
 poller_send(struct poller *p)
 {
-	if (p->req != NULL) {
+	if (poller_in_flight(p)) {
 		p->again = true;
+		return;
+	}
+	if (p->easy != NULL) {
+		poller_http_send(p);
 		return;
 	}
 	p->req = hacli_request(p->base, &p->addr, p->line.data, POLL_MAX_REPLY,
 	    p->timeout, poller_done_cb, p);
+}
+
+/* ---- the stats page ---- */
+
+static size_t
+poller_http_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct poller	*p = arg;
+
+	if (p->body.len + size * n > POLL_MAX_REPLY)
+		return 0;		/* CURLE_WRITE_ERROR: too large */
+	sbuf_append(&p->body, data, size * n);
+	return size * n;
+}
+
+static enum poll_error
+poller_http_result(struct poller *p, CURLcode rc, struct poll_result *res)
+{
+	long	code = 0;
+	char	err[128];
+
+	if (rc == CURLE_WRITE_ERROR) {
+		snprintf(res->detail, sizeof(res->detail),
+		    "reply larger than %u bytes", POLL_MAX_REPLY);
+		return POLL_ETOOBIG;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		snprintf(res->detail, sizeof(res->detail), "no reply from %s "
+		    "within %lldms", p->url, (long long)p->timeout);
+		return POLL_ETIMEOUT;
+	}
+	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
+		snprintf(res->detail, sizeof(res->detail), "%s: %s", p->url,
+		    curl_easy_strerror(rc));
+		return POLL_ECONNECT;
+	}
+	if (rc != CURLE_OK) {
+		snprintf(res->detail, sizeof(res->detail), "%s: %s", p->url,
+		    curl_easy_strerror(rc));
+		return POLL_EIO;
+	}
+	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
+	if (code != 200) {
+		snprintf(res->detail, sizeof(res->detail), "%s: HTTP %ld", p->url,
+		    code);
+		return POLL_EGARBLED;
+	}
+	res->snap = xcalloc(1, sizeof(*res->snap));
+	if (!stats_parse_csv(p->body.data, p->body.len, res->snap, err,
+	    sizeof(err))) {
+		snprintf(res->detail, sizeof(res->detail), "stats page: %s", err);
+		return POLL_EGARBLED;
+	}
+	stats_snapshot_finish(res->snap);
+	res->new_process = p->have_sessions &&
+	    res->snap->fe_sessions < p->last_sessions;
+	p->have_sessions = true;
+	p->last_sessions = res->snap->fe_sessions;
+	return POLL_OK;
+}
+
+static void
+poller_http_done(void *arg, CURL *easy, CURLcode rc)
+{
+	struct poller		*p = arg;
+	struct poll_result	 res;
+
+	p->http_busy = false;
+	memset(&res, 0, sizeof(res));
+	res.duration_ms = mono_ms() - p->started_ms;
+	res.error = poller_http_result(p, rc, &res);
+	if (res.error != POLL_OK && res.snap != NULL) {
+		stats_snapshot_free(res.snap);
+		FREE(res.snap);
+	}
+	sbuf_reset(&p->body);
+	poller_deliver(p, &res);
+}
+
+static void
+poller_http_send(struct poller *p)
+{
+	sbuf_reset(&p->body);
+	p->started_ms = mono_ms();
+	p->http_busy = true;
+	curlev_add(p->curl, p->easy, poller_http_done, p);
+}
+
+struct poller *
+poller_new_http(struct event_base *base, struct curlev *cv, const char *url,
+    int64_t interval_ms, int64_t timeout_ms, poller_cb *cb, void *arg)
+{
+	struct poller	*p = xcalloc(1, sizeof(*p));
+	const char	*q = strchr(url, '?');
+	size_t		 l = q != NULL ? (size_t)(q - url) : strlen(url);
+
+	p->base = base;
+	p->curl = cv;
+	p->cb = cb;
+	p->arg = arg;
+	p->tick = event_new(base, -1, EV_PERSIST, poller_tick_cb, p);
+	p->url = xasprintf("%.*s;csv%s", (int)l, url, q != NULL ? q : "");
+	p->easy = curl_easy_init();
+	if (p->easy == NULL)
+		abort();
+	curl_easy_setopt(p->easy, CURLOPT_URL, p->url);
+	curl_easy_setopt(p->easy, CURLOPT_WRITEFUNCTION, poller_http_body);
+	curl_easy_setopt(p->easy, CURLOPT_WRITEDATA, p);
+	curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	curl_easy_setopt(p->easy, CURLOPT_USERAGENT, "hapwatch/" HW_VERSION);
+	curl_easy_setopt(p->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(p->easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
+	poller_set_timing(p, interval_ms, timeout_ms);
+	sbuf_puts(&p->line, p->url);
+	return p;
 }
 
 static void
@@ -241,7 +380,7 @@ poller_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	/* A regular tick while a poll is still out is skipped, not queued:
 	 * the poll in flight already answers for this interval. */
-	if (p->req == NULL)
+	if (!poller_in_flight(p))
 		poller_send(p);
 }
 
@@ -287,7 +426,8 @@ poller_set_plan(struct poller *p, const struct poll_plan *plan)
 		p->plan.targets[i].backend = p->names[i];
 		p->plan.targets[i].servers = plan->targets[i].servers;
 	}
-	p->nstat = poller_build_line(&p->plan, &p->line, &p->targeted);
+	if (p->easy == NULL)
+		p->nstat = poller_build_line(&p->plan, &p->line, &p->targeted);
 }
 
 void
@@ -321,7 +461,7 @@ poller_trigger(struct poller *p)
 bool
 poller_in_flight(const struct poller *p)
 {
-	return p->req != NULL;
+	return p->req != NULL || p->http_busy;
 }
 
 const char *
@@ -337,6 +477,13 @@ poller_free(struct poller *p)
 		return;
 	if (p->req != NULL)
 		hacli_cancel(p->req);
+	if (p->easy != NULL) {
+		if (p->http_busy)
+			curlev_remove(p->curl, p->easy);
+		curl_easy_cleanup(p->easy);
+	}
+	free(p->url);
+	sbuf_free(&p->body);
 	event_free(p->tick);
 	poller_free_plan(p);
 	sbuf_free(&p->line);

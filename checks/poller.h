@@ -24,6 +24,7 @@
 #include "stats.h"
 
 struct event_base;
+struct curlev;
 struct poller;
 
 /* Above this many watched backends, ask for all backend rows at once. */
@@ -61,6 +62,9 @@ struct poll_result {
 	char			 detail[160];	/* why, for logs and /status */
 	struct hap_snapshot	*snap;		/* POLL_OK: take it or leave it */
 	int64_t			 duration_ms;
+	/* Stats page only (it shows no Pid): the frontends' session counters
+	 * went backwards, so a new HAProxy process answers. */
+	bool			 new_process;
 };
 
 /* The owner may set res->snap to NULL to keep the snapshot (and then owns
@@ -72,6 +76,14 @@ struct poller	*poller_new(struct event_base *base, const struct hw_addr *addr,
 		    void *arg);
 /* Replace the plan (copied); takes effect from the next poll. */
 void		 poller_set_plan(struct poller *p, const struct poll_plan *plan);
+/*
+ * The same poller over HAProxy's stats page: GET url;csv through libcurl
+ * (basic auth from the URL, TLS verified). The page gives every row and no
+ * "show info", so the plan only filters what is kept.
+ */
+struct poller	*poller_new_http(struct event_base *base, struct curlev *cv,
+		    const char *url, int64_t interval_ms, int64_t timeout_ms,
+		    poller_cb *cb, void *arg);
 void		 poller_set_timing(struct poller *p, int64_t interval_ms,
 		    int64_t timeout_ms);
 /* Send the first poll now and every interval after it. */

@@ -32,6 +32,8 @@ enum csv_role {
 	ROLE_ACT,
 	ROLE_BCK,
 	ROLE_TYPE,
+	ROLE_NREQUIRED,		/* the roles above must be in the header */
+	ROLE_STOT = ROLE_NREQUIRED,	/* optional: frontend sessions */
 	ROLE_COUNT		/* must be last */
 };
 
@@ -43,6 +45,7 @@ static const char *const csv_role_name[ROLE_COUNT] = {
 	[ROLE_ACT]	= "act",
 	[ROLE_BCK]	= "bck",
 	[ROLE_TYPE]	= "type",
+	[ROLE_STOT]	= "stot",
 };
 
 /* One CSV field: the bytes between the quotes when it was quoted. */
@@ -66,6 +69,7 @@ struct csv_ctx {
 /* A row's values, checked. */
 struct csv_row {
 	int	 type;
+	long	 stot;		/* frontend rows: cumulative sessions */
 	long	 weight;
 	int	 act;
 	int	 bck;
@@ -261,7 +265,7 @@ csv_header(struct csv_ctx *c)
 		}
 		n++;
 	}
-	for (r = ROLE_PXNAME; r < ROLE_COUNT; r++)
+	for (r = ROLE_PXNAME; r < ROLE_NREQUIRED; r++)
 		if (c->f[r].p == NULL)
 			return csv_fail(c, "header has no \"%s\" column",
 			    csv_role_name[r]);
@@ -303,6 +307,12 @@ csv_row_values(struct csv_ctx *c, struct csv_row *row)
 	memset(row, 0, sizeof(*row));
 	if (!fld_num(&c->f[ROLE_TYPE], INT_MAX, &v))
 		return csv_fail(c, "bad type");
+	if (v == CSV_TYPE_FE && c->f[ROLE_STOT].p != NULL) {
+		if (!fld_num(&c->f[ROLE_STOT], LONG_MAX, &row->stot))
+			return csv_fail(c, "bad stot");
+		row->type = CSV_TYPE_FE;
+		return true;
+	}
 	if (v != CSV_TYPE_BE && v != CSV_TYPE_SV) {
 		row->type = -1;
 		return true;
@@ -423,6 +433,10 @@ csv_apply(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap,
 	struct hap_backend	*be;
 	bool			 usable;
 
+	if (row->type == CSV_TYPE_FE) {
+		snap->fe_sessions += (uint64_t)row->stot;
+		return;
+	}
 	slot = be_index_get(ix, snap, &c->f[ROLE_PXNAME]);
 	be = &snap->backends[slot->pos - 1];
 	if (row->type == CSV_TYPE_BE) {

@@ -45,6 +45,10 @@ struct hap_snapshot {
 	struct hap_backend	*backends;	/* sorted by name after finish */
 	size_t			 nbackends;
 	size_t			 cap;
+	/* Sum of the frontend rows' "stot" (cumulative sessions), when they
+	 * were asked for: it only grows within one HAProxy process, so a
+	 * decrease tells a new process where no Pid is at hand (stats page). */
+	uint64_t		 fe_sessions;
 };
 
 /*
