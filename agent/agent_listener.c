@@ -21,7 +21,6 @@
 #include "hapwatch.h"
 #include "listener.h"
 
-#define AGENT_LINE_MAX		256
 #define AGENT_TIMEOUT_MS	1000
 
 struct aconn {
@@ -60,6 +59,25 @@ agent_format_reply(char *buf, size_t len, enum svc_state st,
 		break;
 	}
 	return n < 0 ? 0 : (size_t)n >= len ? len - 1 : (size_t)n;
+}
+
+enum agent_req
+agent_parse_request(const char *buf, size_t len, char *name, size_t namelen)
+{
+	const char	*nl = memchr(buf, '\n', len < AGENT_LINE_MAX + 1 ?
+			    len : AGENT_LINE_MAX + 1);
+	size_t		 l;
+
+	if (nl == NULL)
+		return len > AGENT_LINE_MAX ? AGENT_REQ_BAD : AGENT_REQ_MORE;
+	l = (size_t)(nl - buf);
+	if (l > 0 && buf[l - 1] == '\r')
+		l--;
+	if (l >= namelen || memchr(buf, '\0', l) != NULL)
+		return AGENT_REQ_BAD;
+	memcpy(name, buf, l);
+	name[l] = '\0';
+	return AGENT_REQ_OK;
 }
 
 static void
@@ -107,18 +125,19 @@ aconn_reply(struct aconn *c, size_t idx, const char *text)
 static void
 aconn_line(struct aconn *c)
 {
-	char	*nl = memchr(c->line, '\n', c->len);
-	size_t	 idx;
+	char	name[AGENT_LINE_MAX + 1];
+	size_t	idx;
 
-	if (nl == NULL) {
-		if (c->len > AGENT_LINE_MAX)
-			aconn_reply(c, CONF_NONE, "down #bad request\n");
+	switch (agent_parse_request(c->line, c->len, name, sizeof(name))) {
+	case AGENT_REQ_MORE:
 		return;
+	case AGENT_REQ_BAD:
+		aconn_reply(c, CONF_NONE, "down #bad request\n");
+		return;
+	case AGENT_REQ_OK:
+		break;
 	}
-	*nl = '\0';
-	if (nl > c->line && nl[-1] == '\r')
-		nl[-1] = '\0';
-	idx = conf_service_index(c->lc.ls->hw->conf, c->line);
+	idx = conf_service_index(c->lc.ls->hw->conf, name);
 	if (idx == CONF_NONE)
 		aconn_reply(c, CONF_NONE, "down #unknown service\n");
 	else

@@ -68,6 +68,19 @@ void		 agent_accept(struct listener *l, int fd);
 void		 tcp_accept(struct listener *l, int fd);
 void		 http_cache_free(struct listener *l);
 
+/* An agent-send line naming a service: "web\n" (CRLF accepted). */
+#define AGENT_LINE_MAX	256
+
+enum agent_req {
+	AGENT_REQ_MORE,		/* no '\n' yet, within AGENT_LINE_MAX */
+	AGENT_REQ_BAD,		/* longer than AGENT_LINE_MAX, or a NUL */
+	AGENT_REQ_OK,		/* name holds the line without its end */
+};
+
+/* Parse the line at buf[0..len); name needs AGENT_LINE_MAX + 1 bytes. */
+enum agent_req	 agent_parse_request(const char *buf, size_t len, char *name,
+		    size_t namelen);
+
 /*
  * The agent-check reply for a service in state st (HAProxy's agent
  * protocol; DESIGN.md's table), written into buf with its '\n'. weight is

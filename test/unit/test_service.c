@@ -322,6 +322,32 @@ test_agent_replies(void **state)
 }
 
 static void
+test_agent_request(void **state)
+{
+	char	name[AGENT_LINE_MAX + 1], big[400];
+
+	assert_int_equal(agent_parse_request("web\n", 4, name, sizeof(name)),
+	    AGENT_REQ_OK);
+	assert_string_equal(name, "web");
+	assert_int_equal(agent_parse_request("web\r\n", 5, name, sizeof(name)),
+	    AGENT_REQ_OK);
+	assert_string_equal(name, "web");
+	assert_int_equal(agent_parse_request("we", 2, name, sizeof(name)),
+	    AGENT_REQ_MORE);
+	assert_int_equal(agent_parse_request("w\0b\n", 4, name, sizeof(name)),
+	    AGENT_REQ_BAD);
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(agent_parse_request(big, 256, name, sizeof(name)),
+	    AGENT_REQ_MORE);
+	assert_int_equal(agent_parse_request(big, 257, name, sizeof(name)),
+	    AGENT_REQ_BAD);
+	big[256] = '\n';
+	assert_int_equal(agent_parse_request(big, 300, name, sizeof(name)),
+	    AGENT_REQ_OK);
+	assert_int_equal(strlen(name), 256);
+}
+
+static void
 test_durations(void **state)
 {
 	static const struct {
@@ -369,6 +395,7 @@ main(void)
 		cmocka_unit_test(test_override),
 		cmocka_unit_test(test_check_condition),
 		cmocka_unit_test(test_agent_replies),
+		cmocka_unit_test(test_agent_request),
 		cmocka_unit_test(test_durations),
 	};
 
