@@ -17,6 +17,7 @@
 #include "notify.h"
 #include "listener.h"
 #include "log.h"
+#include "logtrig.h"
 #include "sdnotify.h"
 
 static void
@@ -357,12 +358,26 @@ hw_signal_cb(evutil_socket_t sig, short what, void *arg)
 	}
 }
 
+static void
+hw_logtrig_cb(void *arg)
+{
+	hw_trigger_poll(arg);
+}
+
 static bool
 hw_bind_listeners(struct hw *hw)
 {
 	char	err[256];
 	size_t	i;
 
+	if (hw->conf->haproxy.log_listen != NULL) {
+		hw->logtrig = logtrig_new(hw->base, &hw->conf->haproxy.log_addr,
+		    hw_logtrig_cb, hw, err, sizeof(err));
+		if (hw->logtrig == NULL) {
+			log_errx("log trigger: %s", err);
+			return false;
+		}
+	}
 	hw->nlisteners = hw->conf->nlistens;
 	hw->listeners = xcalloc(hw->nlisteners, sizeof(*hw->listeners));
 	for (i = 0; i < hw->nlisteners; i++) {
@@ -450,6 +465,7 @@ hw_free(struct hw *hw)
 	for (i = 0; i < hw->nlisteners; i++)
 		listener_free(hw->listeners[i]);
 	free(hw->listeners);
+	logtrig_free(hw->logtrig);
 	poller_free(hw->poller);
 	fectl_free(hw->fectl);
 	notifier_free(hw->notifier);

@@ -23,6 +23,7 @@ struct checks;
 struct notifier;
 struct curlev;
 struct childmgr;
+struct logtrig;
 
 /* Histogram buckets for hapwatch_stats_poll_duration_seconds, in ms. */
 #define POLL_HIST_BUCKETS	{ 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000 }
@@ -67,6 +68,7 @@ struct hw {
 	struct svc		*svcs;		/* one per conf->services */
 	size_t			 nsvcs;
 	struct poller		*poller;
+	struct logtrig		*logtrig;	/* haproxy.log_listen, or NULL */
 	struct hw_stats		 stats;
 	struct hw_counters	 counters;
 	struct listener		**listeners;	/* one per conf->listens */
