@@ -25,6 +25,7 @@
 /* One transition to deliver. */
 struct nevent {
 	size_t			svc;
+	char			name[80];	/* the service's */
 	char			state[8];
 	char			prev[16];
 	char			reason[SVC_REASON_MAX];
@@ -43,7 +44,7 @@ struct hookq {
 
 struct ntarget {
 	struct notifier			*nf;
-	const struct conf_notify	*conf;
+	struct conf_notify		*conf;	/* own copy: outlives reloads */
 	/* NOTIFY_EXEC: one queue per service */
 	struct hookq			*hooks;
 	/* NOTIFY_WEBHOOK */
@@ -63,6 +64,7 @@ struct notifier {
 	struct hw		*hw;
 	struct ntarget		*t;
 	size_t			 n;
+	size_t			 nsvcs;		/* hook queues per target */
 	char			 host[256];
 	struct notify_counters	 cnt;
 };
@@ -87,6 +89,7 @@ nevent_new(struct notifier *nf, size_t idx, const char *prev)
 	const struct svc	*s = &nf->hw->svcs[idx];
 
 	e->svc = idx;
+	snprintf(e->name, sizeof(e->name), "%s", s->conf->name);
 	snprintf(e->state, sizeof(e->state), "%s", svc_state_name(s->state));
 	snprintf(e->prev, sizeof(e->prev), "%s", prev);
 	snprintf(e->reason, sizeof(e->reason), "%s", s->reason);
@@ -153,7 +156,7 @@ hook_done_cb(void *arg, const struct child_result *r)
 	struct hookq	*q = arg;
 	struct nevent	*e = TAILQ_FIRST(&q->events);
 	struct notifier	*nf = q->t->nf;
-	const char	*svc = nf->hw->svcs[q->svc].conf->name;
+	const char	*svc = e->name;
 	char		 desc[128], first[160];
 	const char	*nl = memchr(r->output, '\n', r->outlen);
 	size_t		 l = nl != NULL ? (size_t)(nl - r->output) : r->outlen;
@@ -186,7 +189,7 @@ hook_env(struct notifier *nf, const struct nevent *e, char **env, size_t n)
 	char	when[32];
 
 	fmt_rfc3339(e->wall, when, sizeof(when));
-	env[0] = xasprintf("HAPWATCH_SERVICE=%s", nf->hw->svcs[e->svc].conf->name);
+	env[0] = xasprintf("HAPWATCH_SERVICE=%s", e->name);
 	env[1] = xasprintf("HAPWATCH_STATE=%s", e->state);
 	env[2] = xasprintf("HAPWATCH_PREVIOUS=%s", e->prev);
 	env[3] = xasprintf("HAPWATCH_REASON=%s", e->reason);
@@ -223,7 +226,7 @@ static char *
 webhook_body(struct notifier *nf, const struct nevent *e)
 {
 	json_object	*o = json_object_new_object();
-	const char	*svc = nf->hw->svcs[e->svc].conf->name;
+	const char	*svc = e->name;
 	char		 when[32], *text, *body;
 
 	fmt_rfc3339(e->wall, when, sizeof(when));
@@ -274,7 +277,7 @@ webhook_done_cb(void *arg, CURL *easy, CURLcode rc)
 	if (++t->attempt >= NOTIFY_RETRIES) {
 		t->nf->cnt.webhook_failures++;
 		log_errx("webhook %s: giving up on %s -> %s after %d attempts: %s",
-		    t->conf->target, t->nf->hw->svcs[e->svc].conf->name, e->state,
+		    t->conf->target, e->name, e->state,
 		    t->attempt, rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error");
 		goto next;
 	}
@@ -352,6 +355,41 @@ webhook_queue(struct ntarget *t, struct nevent *e)
 
 /* ---- the notifier ---- */
 
+static struct conf_notify *
+notify_conf_copy(const struct conf_notify *c)
+{
+	struct conf_notify	*n = xcalloc(1, sizeof(*n));
+	size_t			 i, argc = 0;
+
+	*n = *c;
+	n->target = xstrdup(c->target);
+	if (c->argv != NULL) {
+		while (c->argv[argc] != NULL)
+			argc++;
+		n->argv = xcalloc(argc + 1, sizeof(*n->argv));
+		for (i = 0; i < argc; i++)
+			n->argv[i] = xstrdup(c->argv[i]);
+	}
+	if (c->svcs != NULL) {
+		n->svcs = xcalloc(c->nsvcs, sizeof(*n->svcs));
+		memcpy(n->svcs, c->svcs, c->nsvcs * sizeof(*n->svcs));
+	}
+	return n;
+}
+
+static void
+notify_conf_free(struct conf_notify *c)
+{
+	size_t	i;
+
+	for (i = 0; c->argv != NULL && c->argv[i] != NULL; i++)
+		free(c->argv[i]);
+	free(c->argv);
+	free(c->svcs);
+	free(c->target);
+	free(c);
+}
+
 struct notifier *
 notifier_new(struct hw *hw)
 {
@@ -363,12 +401,13 @@ notifier_new(struct hw *hw)
 		snprintf(nf->host, sizeof(nf->host), "localhost");
 	nf->host[sizeof(nf->host) - 1] = '\0';
 	nf->n = hw->conf->nnotifies;
+	nf->nsvcs = hw->nsvcs;
 	nf->t = xcalloc(nf->n, sizeof(*nf->t));
 	for (i = 0; i < nf->n; i++) {
 		struct ntarget *t = &nf->t[i];
 
 		t->nf = nf;
-		t->conf = &hw->conf->notifies[i];
+		t->conf = notify_conf_copy(&hw->conf->notifies[i]);
 		t->written = -1;
 		TAILQ_INIT(&t->queue);
 		t->retry = evtimer_new(hw->base, webhook_retry_cb, t);
@@ -415,6 +454,16 @@ notify_transition(struct notifier *nf, size_t idx, const char *prev,
 	}
 }
 
+void
+notifier_sync_tracks(struct notifier *nf)
+{
+	size_t	i;
+
+	for (i = 0; i < nf->n; i++)
+		if (nf->t[i].conf->kind == NOTIFY_TRACK_FILE)
+			track_update(&nf->t[i], nf->t[i].written < 0);
+}
+
 const struct notify_counters *
 notifier_counters(const struct notifier *nf)
 {
@@ -428,8 +477,9 @@ notifier_pending(const struct notifier *nf)
 
 	for (i = 0; i < nf->n; i++) {
 		n += nf->t[i].qlen;
-		for (j = 0; nf->t[i].hooks != NULL && j < nf->hw->nsvcs; j++)
-			n += nf->t[i].hooks[j].running != NULL;
+		for (j = 0; nf->t[i].hooks != NULL && j < nf->nsvcs; j++)
+			n += nf->t[i].hooks[j].running != NULL ||
+			    !TAILQ_EMPTY(&nf->t[i].hooks[j].events);
 	}
 	return n;
 }
@@ -455,7 +505,7 @@ notifier_free(struct notifier *nf)
 	for (i = 0; i < nf->n; i++) {
 		struct ntarget *t = &nf->t[i];
 
-		for (j = 0; t->hooks != NULL && j < nf->hw->nsvcs; j++) {
+		for (j = 0; t->hooks != NULL && j < nf->nsvcs; j++) {
 			if (t->hooks[j].running != NULL)
 				child_abandon(t->hooks[j].running);
 			nevent_q_free(&t->hooks[j].events);
@@ -470,6 +520,7 @@ notifier_free(struct notifier *nf)
 		nevent_q_free(&t->queue);
 		free(t->body);
 		event_free(t->retry);
+		notify_conf_free(t->conf);
 	}
 	free(nf->t);
 	free(nf);

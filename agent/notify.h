@@ -34,6 +34,8 @@ struct notify_counters {
 	uint64_t	track_failures;
 };
 
+/* Built from hw->conf; keeps its own copy of what it needs, so that after
+ * a reload it can finish running hooks and queued webhooks on its own. */
 struct notifier	*notifier_new(struct hw *hw);
 /*
  * Service idx went from prev (a state name, or "starting") to its current
@@ -41,6 +43,9 @@ struct notifier	*notifier_new(struct hw *hw);
  */
 void		 notify_transition(struct notifier *nf, size_t idx,
 		    const char *prev, bool initial);
+/* Write every track file whose content is not known to be current (after
+ * a reload added one). */
+void		 notifier_sync_tracks(struct notifier *nf);
 const struct notify_counters *notifier_counters(const struct notifier *nf);
 /* Hooks still running or events still queued (for a clean stop). */
 size_t		 notifier_pending(const struct notifier *nf);
