@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "check.h"
 #include "checkset.h"
@@ -78,6 +79,17 @@ checks_new(struct hw *hw)
 	for (i = 0; i < cs->n; i++)
 		cs->chks[i] = checks_build(hw, &hw->conf->checks[i], cs);
 	return cs;
+}
+
+void
+checks_inherit(struct checks *cs, const struct checks *old)
+{
+	size_t	i, j;
+
+	for (i = 0; i < cs->n; i++)
+		for (j = 0; j < old->n; j++)
+			if (strcmp(chk_name(cs->chks[i]), chk_name(old->chks[j])) == 0)
+				chk_inherit(cs->chks[i], old->chks[j]);
 }
 
 void

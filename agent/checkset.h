@@ -12,6 +12,8 @@ struct chk;
 
 /* Build one probe per conf check (not started). */
 struct checks	*checks_new(struct hw *hw);
+/* Carry over the state of checks of the same name and target. */
+void		 checks_inherit(struct checks *cs, const struct checks *old);
 void		 checks_start(struct checks *cs);
 /* 1 up, 0 down, -1 not probed yet; *reason is the last probe's outcome. */
 int		 checks_state(struct checks *cs, size_t idx, const char **reason);

@@ -103,6 +103,8 @@ hw_evaluate(struct hw *hw)
 	if (next != INT64_MAX)
 		hw_arm_eval(hw, next);
 	hw_propagate(hw, states, verdicts);
+	if (states && hw->ready_sent)
+		sd_notifyf("STATUS=%s", hw_status_line(hw));
 }
 
 void
@@ -248,7 +250,7 @@ hw_poll_cb(void *arg, struct poll_result *res)
 	fectl_update(hw->fectl);
 	if (!hw->ready_sent) {
 		hw->ready_sent = true;
-		sd_notifyf("READY=1\nSTATUS=first poll done");
+		sd_notifyf("READY=1\nSTATUS=%s", hw_status_line(hw));
 	}
 }
 
@@ -351,14 +353,15 @@ hw_signal_cb(evutil_socket_t sig, short what, void *arg)
 		hw_stop(hw, "SIGINT");
 		break;
 	case SIGHUP:
-		log_warnx("SIGHUP: configuration reload is not available yet");
+		if (!hw->stopping)
+			hw_reload(hw);
 		break;
 	default:
 		break;
 	}
 }
 
-static void
+void
 hw_logtrig_cb(void *arg)
 {
 	hw_trigger_poll(arg);
@@ -392,16 +395,122 @@ hw_bind_listeners(struct hw *hw)
 	return true;
 }
 
+struct poller *
+hw_make_poller(struct hw *hw, const struct conf *conf)
+{
+	const struct conf_haproxy *h = &conf->haproxy;
+
+	if (h->stats_kind == STATS_HTTP)
+		return poller_new_http(hw->base, hw->curl, h->stats, h->interval,
+		    h->timeout, hw_poll_cb, hw);
+	return poller_new(hw->base, &h->stats_addr, h->interval, h->timeout,
+	    hw_poll_cb, hw);
+}
+
+void
+hw_set_plan(struct hw *hw, const struct conf *conf)
+{
+	struct poll_plan	plan;
+
+	hw_build_plan(conf, &plan);
+	poller_set_plan(hw->poller, &plan);
+	free(plan.targets);
+	log_debug("stats request: %s", poller_request_line(hw->poller));
+}
+
+void
+hw_retire_notifier(struct hw *hw, struct notifier *nf)
+{
+	if (notifier_pending(nf) == 0) {
+		notifier_free(nf);
+		return;
+	}
+	hw->retired = xrealloc(hw->retired, (hw->nretired + 1) *
+	    sizeof(*hw->retired));
+	hw->retired[hw->nretired++] = nf;
+}
+
+const char *
+hw_status_line(struct hw *hw)
+{
+	static char	buf[256];
+	size_t		i, up = 0, n = 0;
+	int		len;
+
+	for (i = 0; i < hw->nsvcs; i++)
+		up += hw->svcs[i].state == SVC_UP;
+	len = snprintf(buf, sizeof(buf), "%zu/%zu services up", up, hw->nsvcs);
+	for (i = 0; i < hw->nsvcs && n < 3 && len > 0 &&
+	    (size_t)len < sizeof(buf); i++) {
+		if (hw->svcs[i].state == SVC_UP)
+			continue;
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "; %s %s: %s",
+		    hw->svcs[i].conf->name, svc_state_name(hw->svcs[i].state),
+		    hw->svcs[i].reason);
+		n++;
+	}
+	return buf;
+}
+
+/* Every second (or half the watchdog interval): the loop is alive. */
+static void
+hw_house_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hw	*hw = arg;
+	size_t		 i, k = 0;
+
+	if (hw->watchdog_ms > 0)
+		sd_notifyf("WATCHDOG=1");
+	for (i = 0; i < hw->nretired; i++) {
+		if (notifier_pending(hw->retired[i]) == 0)
+			notifier_free(hw->retired[i]);
+		else
+			hw->retired[k++] = hw->retired[i];
+	}
+	hw->nretired = k;
+}
+
+static void
+hw_copy_overrides(struct conf_overrides *dst, const struct conf_overrides *src)
+{
+	size_t	i;
+
+	memset(dst, 0, sizeof(*dst));
+	if (src == NULL)
+		return;
+	dst->stats = src->stats != NULL ? xstrdup(src->stats) : NULL;
+	dst->http = src->http != NULL ? xstrdup(src->http) : NULL;
+	dst->agent = src->agent != NULL ? xstrdup(src->agent) : NULL;
+	dst->nbackends = src->nbackends;
+	dst->backends = xcalloc(src->nbackends, sizeof(*dst->backends));
+	for (i = 0; i < src->nbackends; i++)
+		dst->backends[i] = xstrdup(src->backends[i]);
+}
+
+static void
+hw_free_overrides(struct conf_overrides *ov)
+{
+	size_t	i;
+
+	free((char *)(uintptr_t)ov->stats);
+	free((char *)(uintptr_t)ov->http);
+	free((char *)(uintptr_t)ov->agent);
+	for (i = 0; i < ov->nbackends; i++)
+		free((char *)(uintptr_t)ov->backends[i]);
+	free(ov->backends);
+}
+
 struct hw *
-hw_new(struct conf *conf)
+hw_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 {
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct hw		*hw = xcalloc(1, sizeof(*hw));
-	struct poll_plan	 plan;
 	size_t			 i;
 
 	signal(SIGPIPE, SIG_IGN);
 	hw->conf = conf;
+	hw->conf_path = path != NULL ? xstrdup(path) : NULL;
+	hw_copy_overrides(&hw->ov, ov);
 	hw->started_wall = wall_ms();
 	hw->base = event_base_new();
 	if (hw->base == NULL)
@@ -424,28 +533,27 @@ hw_new(struct conf *conf)
 		hw_free(hw);
 		return NULL;
 	}
-	if (conf->haproxy.stats_kind == STATS_HTTP)
-		hw->poller = poller_new_http(hw->base, hw->curl,
-		    conf->haproxy.stats, conf->haproxy.interval,
-		    conf->haproxy.timeout, hw_poll_cb, hw);
-	else
-		hw->poller = poller_new(hw->base, &conf->haproxy.stats_addr,
-		    conf->haproxy.interval, conf->haproxy.timeout, hw_poll_cb, hw);
-	hw_build_plan(conf, &plan);
-	poller_set_plan(hw->poller, &plan);
-	free(plan.targets);
-	log_debug("stats request: %s", poller_request_line(hw->poller));
+	hw->poller = hw_make_poller(hw, conf);
+	hw_set_plan(hw, conf);
+	hw->house_ev = event_new(hw->base, -1, EV_PERSIST, hw_house_cb, hw);
 	return hw;
 }
 
 int
 hw_run(struct hw *hw)
 {
-	size_t	i;
+	size_t		i;
+	struct timeval	tv = { 1, 0 };
 
 	/* Ports that open only while a service is up start closed. */
 	for (i = 0; i < hw->nlisteners; i++)
 		listener_update(hw->listeners[i]);
+	hw->watchdog_ms = sd_watchdog_ms();
+	if (hw->watchdog_ms > 0 && hw->watchdog_ms / 2 < 1000) {
+		tv.tv_sec = hw->watchdog_ms / 2 / 1000;
+		tv.tv_usec = (hw->watchdog_ms / 2 % 1000) * 1000;
+	}
+	event_add(hw->house_ev, &tv);
 	poller_start(hw->poller);
 	checks_start(hw->checks);
 	log_notice("hapwatch %s started: %zu services, %zu listeners, stats %s",
@@ -466,6 +574,9 @@ hw_free(struct hw *hw)
 		listener_free(hw->listeners[i]);
 	free(hw->listeners);
 	logtrig_free(hw->logtrig);
+	for (i = 0; i < hw->nretired; i++)
+		notifier_free(hw->retired[i]);
+	free(hw->retired);
 	poller_free(hw->poller);
 	fectl_free(hw->fectl);
 	notifier_free(hw->notifier);
@@ -486,7 +597,11 @@ hw_free(struct hw *hw)
 		event_free(hw->eval_ev);
 	if (hw->stop_ev != NULL)
 		event_free(hw->stop_ev);
+	if (hw->house_ev != NULL)
+		event_free(hw->house_ev);
 	conf_free(hw->conf);
+	free(hw->conf_path);
+	hw_free_overrides(&hw->ov);
 	event_base_free(hw->base);
 	free(hw);
 }

@@ -14,7 +14,8 @@
 #define FE_MAX_REPLY	65536
 
 struct fe {
-	const struct conf_frontend	*conf;
+	char				*name;
+	size_t				 svc;	/* CONF_NONE: an orphan */
 	enum fe_applied			 applied;
 	bool				 sent_enable;	/* in the request in flight */
 	bool				 in_flight;
@@ -42,19 +43,59 @@ fectl_new(struct hw *hw)
 	f->hw = hw;
 	f->n = hw->conf->nfrontends;
 	f->fes = xcalloc(f->n, sizeof(*f->fes));
-	for (i = 0; i < f->n; i++)
-		f->fes[i].conf = &hw->conf->frontends[i];
+	for (i = 0; i < f->n; i++) {
+		f->fes[i].name = xstrdup(hw->conf->frontends[i].name);
+		f->fes[i].svc = hw->conf->frontends[i].svc;
+	}
 	return f;
+}
+
+static struct fe *
+fectl_find(struct fectl *f, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < f->n; i++)
+		if (strcmp(f->fes[i].name, name) == 0)
+			return &f->fes[i];
+	return NULL;
+}
+
+void
+fectl_inherit(struct fectl *f, const struct fectl *old)
+{
+	size_t	i;
+
+	for (i = 0; i < old->n; i++) {
+		const struct fe	*o = &old->fes[i];
+		struct fe	*n = fectl_find(f, o->name);
+
+		if (n == NULL && o->disabled_by_us) {
+			/* No longer ours to control: give it back enabled. */
+			f->fes = xrealloc(f->fes, (f->n + 1) * sizeof(*f->fes));
+			n = &f->fes[f->n++];
+			memset(n, 0, sizeof(*n));
+			n->name = xstrdup(o->name);
+			n->svc = CONF_NONE;
+		}
+		if (n == NULL)
+			continue;
+		/* A command in flight was cancelled with the old control. */
+		n->applied = o->in_flight ? FE_UNKNOWN : o->applied;
+		n->disabled_by_us = o->disabled_by_us;
+		memcpy(n->error, o->error, sizeof(n->error));
+	}
 }
 
 /* What fe should be, or -1 when there is no verdict to follow yet. */
 static int
 fe_wanted(const struct fectl *f, const struct fe *fe)
 {
-	const struct svc	*s = &f->hw->svcs[fe->conf->svc];
+	const struct svc	*s;
 
-	if (f->restoring)
+	if (f->restoring || fe->svc == CONF_NONE)
 		return fe->disabled_by_us ? 1 : -1;
+	s = &f->hw->svcs[fe->svc];
 	if (!s->evaluated)
 		return -1;
 	return s->up ? 1 : 0;
@@ -78,7 +119,7 @@ fe_result(struct fectl *f, struct fe *fe, const char *out, size_t len)
 	fe->in_flight = false;
 	if (len == 0 || fe_benign(out, len)) {
 		if (fe->applied != (enable ? FE_ENABLED : FE_DISABLED))
-			log_notice("frontend %s: %s", fe->conf->name,
+			log_notice("frontend %s: %s", fe->name,
 			    enable ? "enabled" : "disabled (clients now get a reset)");
 		fe->applied = enable ? FE_ENABLED : FE_DISABLED;
 		fe->disabled_by_us = !enable;
@@ -97,7 +138,7 @@ fe_result(struct fectl *f, struct fe *fe, const char *out, size_t len)
 	}
 	fe->applied = FE_ERROR;
 	log_errx("frontend %s: HAProxy refused \"%s frontend\": %s",
-	    fe->conf->name, enable ? "enable" : "disable", fe->error);
+	    fe->name, enable ? "enable" : "disable", fe->error);
 }
 
 static void fectl_send(struct fectl *f);
@@ -159,10 +200,10 @@ fectl_send(struct fectl *f)
 		    fe->applied == (want ? FE_ENABLED : FE_DISABLED))
 			continue;
 		/* Keep the line well under HAProxy's limit. */
-		if (line.len + strlen(fe->conf->name) + 20 > HACLI_MAX_LINE)
+		if (line.len + strlen(fe->name) + 20 > HACLI_MAX_LINE)
 			break;
 		sbuf_printf(&line, "%s%s frontend %s", count ? ";" : "",
-		    want ? "enable" : "disable", fe->conf->name);
+		    want ? "enable" : "disable", fe->name);
 		fe->sent_enable = want;
 		fe->in_flight = true;
 		count++;
@@ -224,7 +265,8 @@ fectl_status(const struct fectl *f, size_t i, struct fe_status *st)
 	const struct fe	*fe = &f->fes[i];
 	int		 want = fe_wanted(f, fe);
 
-	st->name = fe->conf->name;
+	st->name = fe->name;
+	st->svc = fe->svc;
 	st->want_enabled = want != 0;
 	st->applied = fe->applied;
 	st->error = fe->error[0] != '\0' ? fe->error : NULL;
@@ -237,6 +279,8 @@ fectl_free(struct fectl *f)
 		return;
 	if (f->req != NULL)
 		hacli_cancel(f->req);
+	for (size_t i = 0; i < f->n; i++)
+		free(f->fes[i].name);
 	free(f->fes);
 	free(f);
 }

@@ -10,6 +10,7 @@
 #define HW_FRONTEND_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 struct hw;
 struct fectl;
@@ -23,12 +24,16 @@ enum fe_applied {
 
 struct fe_status {
 	const char	*name;
+	size_t		 svc;		/* CONF_NONE: removed from the config */
 	bool		 want_enabled;
 	enum fe_applied	 applied;
 	const char	*error;		/* HAProxy's words, or NULL */
 };
 
 struct fectl	*fectl_new(struct hw *hw);
+/* After a reload: carry over what old applied, by frontend name; those
+ * it disabled that the new config drops are enabled again. */
+void		 fectl_inherit(struct fectl *f, const struct fectl *old);
 /* Apply what the verdicts want, where it differs from what is applied. */
 void		 fectl_update(struct fectl *f);
 /* HAProxy was reloaded or restarted: apply everything again. */

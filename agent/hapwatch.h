@@ -65,6 +65,8 @@ struct hw_counters {
 struct hw {
 	struct event_base	*base;
 	struct conf		*conf;
+	char			*conf_path;	/* -f FILE, or NULL: default */
+	struct conf_overrides	 ov;		/* quick options, owned copy */
 	struct svc		*svcs;		/* one per conf->services */
 	size_t			 nsvcs;
 	struct poller		*poller;
@@ -78,7 +80,13 @@ struct hw {
 	struct childmgr		*children;	/* hooks and exec checks */
 	struct checks		*checks;
 	struct notifier		*notifier;
+	struct notifier		**retired;	/* finishing after a reload */
+	size_t			 nretired;
 	struct event		*eval_ev;	/* next hysteresis/grace deadline */
+	struct event		*house_ev;	/* watchdog, reaping */
+	int64_t			 watchdog_ms;	/* $WATCHDOG_USEC, 0: none */
+	uint64_t		 reloads;	/* config reloads (SIGHUP) */
+	uint64_t		 reload_failures;
 	struct event		*stop_ev;	/* hard deadline of a clean stop */
 	struct event		*signals[5];
 	int64_t			 started_wall;
@@ -87,9 +95,11 @@ struct hw {
 };
 
 /* daemon.c */
-/* Create the runtime for conf (taken over); binds listeners. Returns NULL,
- * with the reason logged, if a listener cannot be bound. */
-struct hw	*hw_new(struct conf *conf);
+/* Create the runtime for conf (taken over), loaded from path with ov (both
+ * copied, for reloads); binds listeners. Returns NULL, with the reason
+ * logged, if a listener cannot be bound. */
+struct hw	*hw_new(struct conf *conf, const char *path,
+		    const struct conf_overrides *ov);
 /* Run the loop until a clean stop; returns the exit status. */
 int		 hw_run(struct hw *hw);
 void		 hw_free(struct hw *hw);
@@ -101,6 +111,17 @@ void		 hw_set_override(struct hw *hw, size_t idx, enum svc_override o);
 void		 hw_count_http(struct hw *hw, int code);
 /* Ask for a stats poll now (log trigger, tests). */
 void		 hw_trigger_poll(struct hw *hw);
+void		 hw_logtrig_cb(void *arg);
+/* The stats poller for conf, and the plan of what to ask it. */
+struct poller	*hw_make_poller(struct hw *hw, const struct conf *conf);
+void		 hw_set_plan(struct hw *hw, const struct conf *conf);
+/* Keep a replaced notifier until its hooks and webhooks are done. */
+void		 hw_retire_notifier(struct hw *hw, struct notifier *nf);
+/* One line for systemd's STATUS= and logs. */
+const char	*hw_status_line(struct hw *hw);
+
+/* reload.c: SIGHUP. */
+void		 hw_reload(struct hw *hw);
 
 /* status.c: /status JSON and /metrics text, appended to out. */
 void		 status_render_json(struct hw *hw, struct sbuf *out);

@@ -159,11 +159,20 @@ http_health(struct listener *l, size_t pi, const struct http_req *req,
 {
 	const struct conf_path	*p = &l->conf->paths[pi];
 	struct svc		*s = &l->hw->svcs[p->svc];
-	struct path_answer	*a = &l->cache->paths[pi];
+	struct path_answer	*a;
 	bool			 head = req->method == HTTP_HEAD;
 	struct sbuf		*r;
 	int			 code = l->conf->codes[s->state];
 
+	if (l->cache == NULL) {
+		l->cache = xcalloc(1, sizeof(*l->cache));
+		l->cache->paths = xcalloc(l->conf->npaths + 1,
+		    sizeof(*l->cache->paths));
+	}
+	a = &l->cache->paths[pi];
+	/* Rendered for another version of the service's answer: redo. A
+	 * reload gives new services with versions carried over, and a new
+	 * cache, so a stale answer is never replayed. */
 	if (a->version != s->version + 1) {
 		for (int m = 0; m < CM_N; m++)
 			for (int h = 0; h < 2; h++)
@@ -610,11 +619,6 @@ http_accept(struct listener *l, int fd)
 {
 	struct hconn	*c = xcalloc(1, sizeof(*c));
 
-	if (l->cache == NULL) {
-		l->cache = xcalloc(1, sizeof(*l->cache));
-		l->cache->paths = xcalloc(l->conf->npaths + 1,
-		    sizeof(*l->cache->paths));
-	}
 	c->lc.fd = fd;
 	c->lc.close = hconn_close_cb;
 	c->pp_pending = l->conf->accept_proxy;

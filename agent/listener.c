@@ -261,6 +261,16 @@ listener_update(struct listener *l)
 	listener_arm_retry(l);
 }
 
+void
+listener_adopt(struct listener *l, const struct conf_listen *c)
+{
+	if (l->conf->kind == LISTEN_HTTP)
+		http_cache_free(l);	/* its paths may have changed */
+	l->conf = c;
+	l->full = l->nconns >= c->max_connections;
+	listener_sync_accept(l);
+}
+
 bool
 listener_is_open(const struct listener *l)
 {

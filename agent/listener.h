@@ -52,6 +52,8 @@ struct listener {
 /* Create and bind. Returns NULL with a reason in err if it cannot bind. */
 struct listener	*listener_new(struct hw *hw, const struct conf_listen *c,
 		    char *err, size_t errlen);
+/* After a reload: serve conf c on the same socket and connections. */
+void		 listener_adopt(struct listener *l, const struct conf_listen *c);
 /* Open or close the socket, as the listener's services allow. */
 void		 listener_update(struct listener *l);
 /* Register an accepted connection, or forget one that is closing. */

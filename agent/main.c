@@ -141,16 +141,16 @@ main(int argc, char **argv)
 		return 1;
 	log_init(o.level);
 	c = load_or_report(&o);
-	free(o.ov.backends);
-	if (c == NULL)
-		return 1;
-	if (o.check) {
-		printf("configuration OK\n");
+	if (c == NULL || o.check) {
+		if (c != NULL)
+			printf("configuration OK\n");
 		conf_free(c);
-		return 0;
+		free(o.ov.backends);
+		return c == NULL ? 1 : 0;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
-	hw = hw_new(c);
+	hw = hw_new(c, o.file, &o.ov);
+	free(o.ov.backends);
 	if (hw == NULL)
 		return 2;
 	rc = hw_run(hw);

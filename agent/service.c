@@ -68,6 +68,17 @@ svc_init(struct svc *s, const struct conf_service *c)
 }
 
 void
+svc_inherit(struct svc *s, const struct svc *old)
+{
+	const struct conf_service *c = s->conf;
+
+	*s = *old;
+	s->conf = c;
+	s->results = NULL;
+	s->nresults = 0;
+}
+
+void
 svc_clear(struct svc *s)
 {
 	svc_free_results(s);

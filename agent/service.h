@@ -90,6 +90,11 @@ void	svc_clear(struct svc *s);
  */
 int	svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next);
 
+/* Carry old's runtime state (verdict, override, hysteresis clock, state,
+ * reason, counters) into s after a config reload; conditions are
+ * re-evaluated from the new config. */
+void	svc_inherit(struct svc *s, const struct svc *old);
+
 /* Set the operator override; returns SVC_CHG_* flags. */
 int	svc_set_override(struct svc *s, enum svc_override o);
 

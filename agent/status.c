@@ -150,8 +150,8 @@ status_frontends(struct hw *hw)
 		json_object		*f = json_object_new_object();
 
 		fectl_status(hw->fectl, i, &st);
-		json_object_object_add(f, "service", json_object_new_string(
-		    hw->conf->services[hw->conf->frontends[i].svc].name));
+		json_object_object_add(f, "service", st.svc == CONF_NONE ? NULL :
+		    json_object_new_string(hw->conf->services[st.svc].name));
 		json_object_object_add(f, "state",
 		    json_object_new_string(applied[st.applied]));
 		json_object_object_add(f, "error", st.error != NULL ?

@@ -44,12 +44,16 @@ tconn_close_cb(struct lconn *lc)
 static void
 tconn_answer(struct tconn *c)
 {
-	struct svc	*s = &c->lc.ls->hw->svcs[c->lc.ls->conf->svc];
-	char		 line[16];
-	int		 n = snprintf(line, sizeof(line), "%s\n",
-			    svc_state_name(s->state));
+	const struct conf_listen *lc = c->lc.ls->conf;
+	char			 line[16];
+	int			 n;
 
-	(void)!send(c->lc.fd, line, (size_t)n, MSG_NOSIGNAL);
+	/* A reload may have given this address to another kind. */
+	if (lc->kind == LISTEN_TCP && lc->svc != CONF_NONE) {
+		n = snprintf(line, sizeof(line), "%s\n",
+		    svc_state_name(c->lc.ls->hw->svcs[lc->svc].state));
+		(void)!send(c->lc.fd, line, (size_t)n, MSG_NOSIGNAL);
+	}
 	tconn_free(c);
 }
 

@@ -318,6 +318,35 @@ chk_new(const struct chk_env *env, const struct chk_params *p,
 	return c;
 }
 
+static bool
+chk_same_target(const struct chk *a, const struct chk *b)
+{
+	size_t	i;
+
+	if (a->kind != b->kind)
+		return false;
+	if (a->kind == CHK_HTTP)
+		return strcmp(a->url, b->url) == 0;
+	if (a->kind == CHK_TCP)
+		return addr_equal(&a->addr, &b->addr);
+	for (i = 0; a->argv[i] != NULL && b->argv[i] != NULL; i++)
+		if (strcmp(a->argv[i], b->argv[i]) != 0)
+			return false;
+	return a->argv[i] == NULL && b->argv[i] == NULL;
+}
+
+void
+chk_inherit(struct chk *c, const struct chk *old)
+{
+	if (!chk_same_target(c, old))
+		return;
+	c->state = old->state;
+	c->streak = old->streak;
+	c->probes = old->probes;
+	c->failures = old->failures;
+	memcpy(c->reason, old->reason, sizeof(c->reason));
+}
+
 void
 chk_start(struct chk *c)
 {

@@ -61,6 +61,9 @@ typedef void chk_change_cb(void *arg, struct chk *c);
 
 struct chk	*chk_new(const struct chk_env *env, const struct chk_params *p,
 		    chk_change_cb *cb, void *arg);
+/* After a reload: take old's state if it probes the same thing (kind and
+ * target), so a peer check does not start over from "unknown". */
+void		 chk_inherit(struct chk *c, const struct chk *old);
 /* Probe now and every interval after. */
 void		 chk_start(struct chk *c);
 enum chk_state	 chk_state(const struct chk *c);
