@@ -80,6 +80,19 @@ h_abspath(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 	conf_set_string((char **)(void *)((char *)target + k->off), s);
 }
 
+static bool stats_is_http(json_object *root);
+
+/* haproxy.state_file: an absolute path, and a CLI to dump states from. */
+static void
+h_state_file(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
+    void *target)
+{
+	h_abspath(cx, k, v, target);
+	if (stats_is_http(cx->root))
+		conf_err(cx, "needs a unix: or tcp: stats socket (the stats "
+		    "page cannot dump server states)");
+}
+
 /* ["/abs/prog", "arg", ...] into a NULL-terminated argv and argv[0]. */
 static void
 parse_argv(struct conf_ctx *cx, json_object *v, char ***argvp, char **prog)
@@ -177,7 +190,7 @@ static const struct conf_key haproxy_keys[] = {
 	DUR(struct conf_haproxy, "grace", grace, 0, HOUR, SEC(10), 0),
 	DUR(struct conf_haproxy, "settle", settle, 0, HOUR, SEC(5), 0),
 	CUSTOM(struct conf_haproxy, "log_listen", log_listen, h_log_listen, 0),
-	CUSTOM(struct conf_haproxy, "state_file", state_file, h_abspath, 0),
+	CUSTOM(struct conf_haproxy, "state_file", state_file, h_state_file, 0),
 	DUR(struct conf_haproxy, "state_file_interval", state_file_interval,
 	    SEC(1), HOUR, SEC(30), 0),
 };

@@ -1,15 +1,357 @@
 /*
- * ctl.c: "hapwatch ctl" (placeholder until the admin client lands).
+ * ctl.c: "hapwatch ctl", the operator's client of the admin listener.
+ *
+ * It speaks HTTP to the admin listener through libcurl: over the unix
+ * socket by default (-s PATH), or to http://HOST:PORT with a bearer token
+ * from --token or $HAPWATCH_TOKEN. A command-line client may block, so
+ * this is plain curl_easy_perform().
+ *
+ * Exit status: 0 done (check: the service is up); 1 not done (check: not
+ * up; unknown service; HAProxy refused); 2 usage error or no daemon to
+ * talk to.
  */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
 
 #include "ctl.h"
+#include "util.h"
+
+#define CTL_TIMEOUT_MS		10000
+#define CTL_MAX_REPLY		(8u << 20)
+
+struct ctl {
+	const char	*socket;	/* unix path or http(s) URL */
+	const char	*token;
+	bool		 json;
+	char		 err[CURL_ERROR_SIZE];
+};
+
+struct reply {
+	long		code;
+	struct sbuf	body;
+};
+
+static size_t
+ctl_body(char *p, size_t size, size_t n, void *arg)
+{
+	struct reply	*r = arg;
+
+	if (r->body.len + size * n > CTL_MAX_REPLY)
+		return 0;
+	sbuf_append(&r->body, p, size * n);
+	return size * n;
+}
+
+/* One request; false (with the reason printed) if no answer came. */
+static bool
+ctl_request(struct ctl *c, const char *method, const char *path,
+    struct reply *r)
+{
+	bool			 is_url = strstr(c->socket, "://") != NULL;
+	char			*url, *auth = NULL;
+	struct curl_slist	*hdrs = NULL;
+	CURL			*easy = curl_easy_init();
+	CURLcode		 rc;
+
+	memset(r, 0, sizeof(*r));
+	if (easy == NULL)
+		return false;
+	url = is_url ? xasprintf("%s%s", c->socket, path) :
+	    xasprintf("http://localhost%s", path);
+	if (!is_url)
+		curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, c->socket);
+	if (c->token != NULL) {
+		auth = xasprintf("Authorization: Bearer %s", c->token);
+		hdrs = curl_slist_append(hdrs, auth);
+	}
+	curl_easy_setopt(easy, CURLOPT_URL, url);
+	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
+	if (strcmp(method, "POST") == 0)
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ctl_body);
+	curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)CTL_TIMEOUT_MS);
+	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, c->err);
+	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+	c->err[0] = '\0';
+	rc = curl_easy_perform(easy);
+	if (rc == CURLE_OK)
+		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &r->code);
+	curl_slist_free_all(hdrs);
+	curl_easy_cleanup(easy);
+	free(auth);
+	free(url);
+	if (rc == CURLE_OK)
+		return true;
+	if (!is_url && access(c->socket, F_OK) != 0)
+		fprintf(stderr, "hapwatch ctl: %s does not exist: is hapwatch "
+		    "running, with an admin listener there?\n", c->socket);
+	else if (!is_url && access(c->socket, W_OK) != 0)
+		fprintf(stderr, "hapwatch ctl: %s: permission denied (run as "
+		    "root or as a member of the socket's group)\n", c->socket);
+	else
+		fprintf(stderr, "hapwatch ctl: %s: %s\n", c->socket,
+		    c->err[0] != '\0' ? c->err : curl_easy_strerror(rc));
+	return false;
+}
+
+/* A reply that is not 2xx: say what the daemon said. */
+static int
+ctl_refused(const struct reply *r)
+{
+	if (r->code == 401)
+		fprintf(stderr, "hapwatch ctl: unauthorized (set --token or "
+		    "$HAPWATCH_TOKEN)\n");
+	else
+		fprintf(stderr, "hapwatch ctl: %ld: %s", r->code,
+		    r->body.data != NULL ? r->body.data : "\n");
+	return r->code == 401 ? 2 : 1;
+}
+
+static json_object *
+ctl_status_json(struct ctl *c, int *rc)
+{
+	struct reply	 r;
+	json_object	*o;
+
+	*rc = 2;
+	if (!ctl_request(c, "GET", "/status", &r))
+		return NULL;
+	if (r.code != 200) {
+		*rc = ctl_refused(&r);
+		sbuf_free(&r.body);
+		return NULL;
+	}
+	o = json_tokener_parse(r.body.data != NULL ? r.body.data : "");
+	sbuf_free(&r.body);
+	if (o == NULL)
+		fprintf(stderr, "hapwatch ctl: /status is not JSON\n");
+	*rc = o != NULL ? 0 : 2;
+	return o;
+}
+
+static const char *
+jstr(json_object *o, const char *key, const char *def)
+{
+	json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) || v == NULL)
+		return def;
+	return json_object_get_string(v);
+}
+
+static void
+ctl_print_table(json_object *st)
+{
+	json_object	*svcs, *hap;
+
+	json_object_object_get_ex(st, "services", &svcs);
+	printf("%-16s %-6s %-8s %-8s %6s  %-20s  %s\n", "SERVICE", "STATE",
+	    "VERDICT", "OVERRIDE", "WEIGHT", "SINCE", "REASON");
+	json_object_object_foreach(svcs, name, s) {
+		printf("%-16s %-6s %-8s %-8s %5s%%  %-20s  %s\n", name,
+		    jstr(s, "state", "?"), jstr(s, "verdict", "?"),
+		    jstr(s, "override", "-"), jstr(s, "weight", "?"),
+		    jstr(s, "since", "-"), jstr(s, "reason", ""));
+	}
+	if (json_object_object_get_ex(st, "haproxy", &hap))
+		printf("\nHAProxy %s via %s: stats %s, pid %s, last poll %s, "
+		    "%s errors%s%s\n", jstr(hap, "version", "?"),
+		    jstr(hap, "source", "?"),
+		    strcmp(jstr(hap, "up", "false"), "true") == 0 ? "fresh" :
+		    "UNAVAILABLE", jstr(hap, "pid", "-"),
+		    jstr(hap, "last_poll", "never"), jstr(hap, "errors", "0"),
+		    strcmp(jstr(hap, "last_error", "-"), "-") != 0 ? ", last: " : "",
+		    strcmp(jstr(hap, "last_error", "-"), "-") != 0 ?
+		    jstr(hap, "last_error", "") : "");
+}
+
+static int
+ctl_status(struct ctl *c)
+{
+	int		 rc;
+	json_object	*st = ctl_status_json(c, &rc);
+
+	if (st == NULL)
+		return rc;
+	if (c->json)
+		printf("%s\n", json_object_to_json_string_ext(st,
+		    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	else
+		ctl_print_table(st);
+	json_object_put(st);
+	return 0;
+}
+
+/* exit 0 when SERVICE is up: for keepalived's vrrp_script and scripts. */
+static int
+ctl_check(struct ctl *c, const char *svc)
+{
+	json_object	*st, *svcs, *s;
+	int		 rc;
+
+	if ((st = ctl_status_json(c, &rc)) == NULL)
+		return 1;	/* no daemon: not known to be up */
+	if (!json_object_object_get_ex(st, "services", &svcs) ||
+	    !json_object_object_get_ex(svcs, svc, &s)) {
+		fprintf(stderr, "hapwatch ctl: no service \"%s\"\n", svc);
+		json_object_put(st);
+		return 1;
+	}
+	rc = strcmp(jstr(s, "state", ""), "up") == 0 ? 0 : 1;
+	if (rc != 0)
+		printf("%s %s\n", jstr(s, "state", "?"), jstr(s, "reason", ""));
+	json_object_put(st);
+	return rc;
+}
+
+static int
+ctl_override(struct ctl *c, const char *action, const char *svc)
+{
+	struct reply	 r;
+	char		*path = svc != NULL ?
+			    xasprintf("/services/%s/%s", svc, action) :
+			    xasprintf("/services/%s", action);
+	int		 rc = 2;
+
+	if (ctl_request(c, "POST", path, &r)) {
+		if (r.code == 200) {
+			printf("%s", r.body.data != NULL ? r.body.data : "ok\n");
+			rc = 0;
+		} else {
+			rc = ctl_refused(&r);
+		}
+		sbuf_free(&r.body);
+	}
+	free(path);
+	return rc;
+}
+
+/* Ask for a save, then wait until /status says it is done. */
+static int
+ctl_save_state(struct ctl *c)
+{
+	struct reply	 r;
+	json_object	*st, *sf;
+	unsigned long long seq = 0;
+	int64_t		 deadline = mono_ms() + CTL_TIMEOUT_MS;
+	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
+	int		 rc;
+
+	if (!ctl_request(c, "POST", "/haproxy/save-state", &r))
+		return 2;
+	if (r.code != 202 || r.body.data == NULL ||
+	    sscanf(r.body.data, "save %llu", &seq) != 1) {
+		rc = ctl_refused(&r);
+		sbuf_free(&r.body);
+		return rc;
+	}
+	sbuf_free(&r.body);
+	while (mono_ms() < deadline) {
+		if ((st = ctl_status_json(c, &rc)) == NULL)
+			return rc;
+		if (json_object_object_get_ex(st, "state_file", &sf) &&
+		    (unsigned long long)json_object_get_int64(
+		    json_object_object_get(sf, "completed")) >= seq) {
+			bool ok = (unsigned long long)json_object_get_int64(
+			    json_object_object_get(sf, "saved")) >= seq;
+
+			if (ok)
+				printf("saved %s\n", jstr(sf, "path", "?"));
+			else
+				fprintf(stderr, "hapwatch ctl: save failed: %s\n",
+				    jstr(sf, "last_error", "?"));
+			json_object_put(st);
+			return ok ? 0 : 1;
+		}
+		json_object_put(st);
+		nanosleep(&ts, NULL);
+	}
+	fprintf(stderr, "hapwatch ctl: the save did not finish within %ds\n",
+	    CTL_TIMEOUT_MS / 1000);
+	return 1;
+}
+
+static int
+ctl_usage(void)
+{
+	fprintf(stderr,
+	    "usage: hapwatch ctl [-s SOCKET|URL] [--token TOKEN] status [--json]\n"
+	    "       hapwatch ctl [-s SOCKET|URL] drain|ready|maint [SERVICE]\n"
+	    "       hapwatch ctl [-s SOCKET|URL] check SERVICE\n"
+	    "       hapwatch ctl [-s SOCKET|URL] save-state\n"
+	    "(default socket: %s)\n", CTL_DEFAULT_SOCKET);
+	return 2;
+}
+
+static int
+ctl_run(struct ctl *c, int argc, char **argv)
+{
+	const char	*cmd;
+
+	if (argc < 1)
+		return ctl_usage();
+	cmd = argv[0];
+	if (strcmp(cmd, "status") == 0 && argc == 1)
+		return ctl_status(c);
+	if (strcmp(cmd, "check") == 0 && argc == 2)
+		return ctl_check(c, argv[1]);
+	if ((strcmp(cmd, "drain") == 0 || strcmp(cmd, "ready") == 0 ||
+	    strcmp(cmd, "maint") == 0) && argc <= 2)
+		return ctl_override(c, cmd, argc == 2 ? argv[1] : NULL);
+	if (strcmp(cmd, "save-state") == 0 && argc == 1)
+		return ctl_save_state(c);
+	return ctl_usage();
+}
 
 int
 ctl_main(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "hapwatch ctl: not available yet\n");
-	return 2;
+	static const struct option longopts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "token", required_argument, NULL, 't' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl	c;
+	int		ch, rc;
+
+	memset(&c, 0, sizeof(c));
+	c.socket = CTL_DEFAULT_SOCKET;
+	c.token = getenv("HAPWATCH_TOKEN");
+	/* Options may come before or after the command ("status --json"). */
+	while ((ch = getopt_long(argc, argv, "+s:t:jh", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 's':
+			c.socket = optarg;
+			break;
+		case 't':
+			c.token = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		default:
+			return ctl_usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc >= 2 && strcmp(argv[argc - 1], "--json") == 0) {
+		c.json = true;
+		argc--;
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = ctl_run(&c, argc, argv);
+	curl_global_cleanup();
+	return rc;
 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "logtrig.h"
 #include "sdnotify.h"
+#include "statefile.h"
 
 static void
 hw_arm_eval(struct hw *hw, int64_t at)
@@ -535,6 +536,7 @@ hw_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 	}
 	hw->poller = hw_make_poller(hw, conf);
 	hw_set_plan(hw, conf);
+	hw->statefile = statefile_new(hw);
 	hw->house_ev = event_new(hw->base, -1, EV_PERSIST, hw_house_cb, hw);
 	return hw;
 }
@@ -578,6 +580,7 @@ hw_free(struct hw *hw)
 		notifier_free(hw->retired[i]);
 	free(hw->retired);
 	poller_free(hw->poller);
+	statefile_free(hw->statefile);
 	fectl_free(hw->fectl);
 	notifier_free(hw->notifier);
 	checks_free(hw->checks);

@@ -24,13 +24,14 @@ struct notifier;
 struct curlev;
 struct childmgr;
 struct logtrig;
+struct statefile;
 
 /* Histogram buckets for hapwatch_stats_poll_duration_seconds, in ms. */
 #define POLL_HIST_BUCKETS	{ 1, 2, 5, 10, 25, 50, 100, 250, 500, 1000 }
 #define POLL_HIST_N		10
 
 /* HTTP status codes counted one by one; others go to "other". */
-#define HTTP_CODES	{ 200, 204, 400, 401, 404, 405, 408, 411, 413, \
+#define HTTP_CODES	{ 200, 202, 400, 401, 404, 405, 408, 411, 413, \
 			  431, 500, 503, 505 }
 #define HTTP_NCODES	13
 
@@ -71,6 +72,7 @@ struct hw {
 	size_t			 nsvcs;
 	struct poller		*poller;
 	struct logtrig		*logtrig;	/* haproxy.log_listen, or NULL */
+	struct statefile	*statefile;	/* haproxy.state_file, or NULL */
 	struct hw_stats		 stats;
 	struct hw_counters	 counters;
 	struct listener		**listeners;	/* one per conf->listens */

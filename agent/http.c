@@ -24,6 +24,7 @@
 #include "listener.h"
 #include "log.h"
 #include "proxyproto.h"
+#include "statefile.h"
 
 #define READ_TIMEOUT_MS		5000
 #define IDLE_TIMEOUT_MS		30000
@@ -68,6 +69,7 @@ http_reason(int code)
 {
 	switch (code) {
 	case 200: return "OK";
+	case 202: return "Accepted";
 	case 204: return "No Content";
 	case 400: return "Bad Request";
 	case 401: return "Unauthorized";
@@ -265,6 +267,24 @@ http_admin_override(struct listener *l, const struct http_req *req,
 	http_simple(hw, out, 200, cm, false, NULL, text);
 }
 
+/* POST /haproxy/save-state: 202 with the save's sequence number, which
+ * /status's state_file.completed and .saved reach when it is done. */
+static void
+http_admin_save_state(struct listener *l, enum conn_mode cm,
+    struct sbuf *out)
+{
+	char	text[64];
+
+	if (l->hw->statefile == NULL) {
+		http_simple(l->hw, out, 404, cm, false, NULL,
+		    "no haproxy.state_file configured");
+		return;
+	}
+	snprintf(text, sizeof(text), "save %llu requested",
+	    (unsigned long long)statefile_request(l->hw->statefile));
+	http_simple(l->hw, out, 202, cm, false, NULL, text);
+}
+
 /* Admin routes; false if the path is not one. */
 static bool
 http_admin(struct listener *l, const struct http_req *req,
@@ -273,16 +293,25 @@ http_admin(struct listener *l, const struct http_req *req,
 	struct hw	*hw = l->hw;
 	bool		 status = path_is(req, "/status");
 	bool		 metrics = path_is(req, "/metrics");
+	bool		 save = path_is(req, "/haproxy/save-state");
 	bool		 post = req->pathlen > 10 &&
 			    memcmp(req->path, "/services/", 10) == 0;
 	struct sbuf	 body = { 0 };
 
-	if (!status && !metrics && !post)
+	if (!status && !metrics && !post && !save)
 		return false;
 	if (!http_authorized(l->conf, req)) {
 		hw->counters.auth_failures++;
 		http_simple(hw, out, 401, cm, req->method == HTTP_HEAD,
 		    "WWW-Authenticate: Bearer\r\n", "unauthorized");
+		return true;
+	}
+	if (save) {
+		if (req->method != HTTP_POST)
+			http_simple(hw, out, 405, cm, req->method == HTTP_HEAD,
+			    "Allow: POST\r\n", "method not allowed");
+		else
+			http_admin_save_state(l, cm, out);
 		return true;
 	}
 	if (post) {
@@ -338,7 +367,8 @@ static bool
 http_is_admin_post(const struct listener *l, const struct http_req *req)
 {
 	return l->conf->admin && req->method == HTTP_POST &&
-	    req->pathlen > 10 && memcmp(req->path, "/services/", 10) == 0;
+	    ((req->pathlen > 10 && memcmp(req->path, "/services/", 10) == 0) ||
+	    path_is(req, "/haproxy/save-state"));
 }
 
 /*

@@ -21,6 +21,7 @@
 #include "logtrig.h"
 #include "notify.h"
 #include "sdnotify.h"
+#include "statefile.h"
 
 /* What a reload builds before it commits. */
 struct staged {
@@ -183,6 +184,8 @@ reload_commit(struct hw *hw, struct staged *st)
 	hw->fectl = fectl;
 	hw_retire_notifier(hw, hw->notifier);
 	hw->notifier = notifier_new(hw);
+	statefile_free(hw->statefile);
+	hw->statefile = statefile_new(hw);
 	conf_free(old);
 }
 

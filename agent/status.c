@@ -12,6 +12,9 @@
 #include "frontend.h"
 #include "hapwatch.h"
 #include "listener.h"
+#include "logtrig.h"
+#include "notify.h"
+#include "statefile.h"
 
 static json_object *
 json_time(int64_t wall)
@@ -184,6 +187,46 @@ status_checks(struct hw *hw)
 	return o;
 }
 
+static json_object *
+status_statefile(struct hw *hw)
+{
+	struct statefile_status	 st;
+	json_object		*o;
+
+	if (hw->statefile == NULL)
+		return NULL;
+	statefile_status(hw->statefile, &st);
+	o = json_object_new_object();
+	json_object_object_add(o, "path",
+	    json_object_new_string(hw->conf->haproxy.state_file));
+	json_object_object_add(o, "requested",
+	    json_object_new_int64((int64_t)st.requested));
+	json_object_object_add(o, "completed",
+	    json_object_new_int64((int64_t)st.completed));
+	json_object_object_add(o, "saved", json_object_new_int64((int64_t)st.saved));
+	json_object_object_add(o, "failures",
+	    json_object_new_int64((int64_t)st.failures));
+	json_object_object_add(o, "last_save", json_time(st.last_save_wall));
+	json_object_object_add(o, "last_error", st.last_error != NULL ?
+	    json_object_new_string(st.last_error) : NULL);
+	return o;
+}
+
+static json_object *
+status_config(struct hw *hw)
+{
+	json_object	*o = json_object_new_object();
+
+	json_object_object_add(o, "file", hw->conf_path != NULL ?
+	    json_object_new_string(hw->conf_path) : NULL);
+	json_object_object_add(o, "reloads",
+	    json_object_new_int64((int64_t)hw->reloads));
+	json_object_object_add(o, "reload_failures",
+	    json_object_new_int64((int64_t)hw->reload_failures));
+	json_object_object_add(o, "started", json_time(hw->started_wall));
+	return o;
+}
+
 void
 status_render_json(struct hw *hw, struct sbuf *out)
 {
@@ -200,6 +243,8 @@ status_render_json(struct hw *hw, struct sbuf *out)
 	json_object_object_add(root, "checks", status_checks(hw));
 	json_object_object_add(root, "listeners", status_listeners(hw));
 	json_object_object_add(root, "frontends", status_frontends(hw));
+	json_object_object_add(root, "state_file", status_statefile(hw));
+	json_object_object_add(root, "config", status_config(hw));
 	sbuf_puts(out, json_object_to_json_string_ext(root,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
 	sbuf_puts(out, "\n");
@@ -399,9 +444,60 @@ metrics_checks(struct hw *hw, struct sbuf *out)
 	}
 }
 
+static void
+metric_counter(struct sbuf *out, const char *name, const char *help,
+    uint64_t v)
+{
+	metric_head(out, name, "counter", help);
+	sbuf_printf(out, "%s %llu\n", name, (unsigned long long)v);
+}
+
+static void
+metrics_misc(struct hw *hw, struct sbuf *out)
+{
+	const struct notify_counters	*n = notifier_counters(hw->notifier);
+	struct statefile_status		 st;
+
+	metric_counter(out, "hapwatch_hook_runs_total",
+	    "Exec hooks started.", n->exec_runs);
+	metric_counter(out, "hapwatch_hook_failures_total",
+	    "Exec hooks that failed, timed out or could not start.",
+	    n->exec_failures);
+	metric_counter(out, "hapwatch_webhooks_sent_total",
+	    "Webhooks delivered (2xx).", n->webhook_sent);
+	metric_counter(out, "hapwatch_webhook_retries_total",
+	    "Webhook attempts that failed and were retried.", n->webhook_retries);
+	metric_counter(out, "hapwatch_webhook_failures_total",
+	    "Webhooks given up after every retry, or dropped from a full queue.",
+	    n->webhook_failures + n->webhook_dropped);
+	metric_counter(out, "hapwatch_track_file_writes_total",
+	    "Track files written.", n->track_writes);
+	metric_counter(out, "hapwatch_config_reloads_total",
+	    "Config reloads (SIGHUP) applied.", hw->reloads);
+	metric_counter(out, "hapwatch_config_reload_failures_total",
+	    "Config reloads refused (invalid config, cannot bind).",
+	    hw->reload_failures);
+	if (hw->logtrig != NULL) {
+		const struct logtrig_counters *lc = logtrig_counters(hw->logtrig);
+
+		metric_counter(out, "hapwatch_log_lines_total",
+		    "Syslog datagrams received from HAProxy.", lc->received);
+		metric_counter(out, "hapwatch_log_triggers_total",
+		    "State-change log lines that triggered a poll.", lc->matched);
+	}
+	if (hw->statefile != NULL) {
+		statefile_status(hw->statefile, &st);
+		metric_counter(out, "hapwatch_state_file_saves_total",
+		    "Server state file saves requested.", st.requested);
+		metric_counter(out, "hapwatch_state_file_failures_total",
+		    "Server state file saves that failed (file kept).", st.failures);
+	}
+}
+
 void
 metrics_render(struct hw *hw, struct sbuf *out)
 {
+	metrics_misc(hw, out);
 	metrics_services(hw, out);
 	metrics_stats(hw, out);
 	metrics_checks(hw, out);
