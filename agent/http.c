@@ -51,7 +51,8 @@ struct http_path_cache {
 
 struct hconn {
 	struct lconn	 lc;		/* first: the listener's view */
-	struct event	*ev;		/* read, with the current timeout */
+	struct event	*ev;		/* read, with the current timeout; it
+					 * lives at the end of this allocation */
 	struct event	*wev;		/* write, while an answer is blocked */
 	char		*in;		/* partial request */
 	size_t		 inlen;
@@ -138,7 +139,7 @@ static void
 hconn_free(struct hconn *c)
 {
 	listener_conn_del(&c->lc);
-	event_free(c->ev);
+	event_del(c->ev);		/* embedded: not event_free()d */
 	if (c->wev != NULL)
 		event_free(c->wev);
 	close(c->lc.fd);
@@ -579,43 +580,54 @@ hconn_feed(struct hconn *c, const char *data, size_t len)
 	hconn_after_send(c, used < len);
 }
 
-static void
-hconn_read_cb(evutil_socket_t fd, short what, void *arg)
+/*
+ * Read what has come and answer it. Returns false when nothing was there
+ * yet (EAGAIN), true when the data was handled (c may be gone then).
+ */
+static bool
+hconn_read(struct hconn *c, evutil_socket_t fd)
 {
 	static char	 buf[READ_CHUNK];
-	struct hconn	*c = arg;
 	ssize_t		 n;
 	size_t		 room;
 
-	if (what & EV_TIMEOUT) {
-		hconn_timeout(c);
-		return;
-	}
 	if (c->lingering) {
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0 && !(n < 0 && errno == EAGAIN))
 			hconn_free(c);
-		return;
+		return true;
 	}
 	/* Bound what a partial request may hold: head + PROXY + body. */
 	room = HTTP_MAX_HEAD + PP_MAX_HEADER + MAX_ADMIN_BODY + 1 - c->inlen;
 	if (room > sizeof(buf))
 		room = sizeof(buf);
 	n = recv(fd, buf, room, 0);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return false;
+	if (n <= 0) {
 		hconn_free(c);
-		return;
+		return true;
 	}
-	if (n < 0)
-		return;
 	if (c->inlen == 0) {
 		hconn_feed(c, buf, (size_t)n);
-		return;
+		return true;
 	}
 	c->in = xrealloc(c->in, c->inlen + (size_t)n);
 	memcpy(c->in + c->inlen, buf, (size_t)n);
 	c->inlen += (size_t)n;
 	hconn_feed(c, c->in, c->inlen);
+	return true;
+}
+
+static void
+hconn_read_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hconn	*c = arg;
+
+	if (what & EV_TIMEOUT)
+		hconn_timeout(c);
+	else
+		(void)hconn_read(c, fd);
 }
 
 static void
@@ -647,15 +659,26 @@ hconn_write_cb(evutil_socket_t fd, short what, void *arg)
 void
 http_accept(struct listener *l, int fd)
 {
-	struct hconn	*c = xcalloc(1, sizeof(*c));
+	/* One allocation: the connection, then its read event. */
+	size_t		 esz = event_get_struct_event_size();
+	size_t		 off = (sizeof(struct hconn) + 15) & ~(size_t)15;
+	struct hconn	*c = xcalloc(1, off + esz);
 
 	c->lc.fd = fd;
 	c->lc.close = hconn_close_cb;
 	c->pp_pending = l->conf->accept_proxy;
 	c->req_start = mono_ms();
-	c->ev = event_new(l->hw->base, fd, EV_READ | EV_PERSIST, hconn_read_cb,
-	    c);
+	c->ev = (struct event *)(void *)((char *)c + off);
+	event_assign(c->ev, l->hw->base, fd, EV_READ | EV_PERSIST,
+	    hconn_read_cb, c);
 	listener_conn_add(l, &c->lc);
+	/*
+	 * A load balancer's probe has usually arrived by the time we accept:
+	 * answer it now, without registering the socket with epoll at all.
+	 * Otherwise wait for it, for READ_TIMEOUT_MS.
+	 */
+	if (hconn_read(c, fd))
+		return;
 	if (c->pp_pending)
 		hconn_arm(c, l->hw->base);
 	else
