@@ -354,6 +354,19 @@ svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next)
 		return svc_update_answer(s);
 	svc_eval_rule(s, in);
 	first = !s->evaluated;
+	if (first && s->rule_ok && in->now < in->settle_until) {
+		/*
+		 * HAProxy is younger than settle: it starts servers UP before
+		 * their first check, so "all up" is not its word yet. No
+		 * verdict: still starting (503, and frontend control and hooks
+		 * wait). A failing rule needs no such wait and is taken at once.
+		 */
+		if (in->settle_until < *next)
+			*next = in->settle_until;
+		snprintf(s->verdict_reason, sizeof(s->verdict_reason),
+		    "starting (waiting for HAProxy's first checks)");
+		return svc_update_answer(s);
+	}
 	s->evaluated = true;
 	if (first)
 		chg |= SVC_CHG_FIRST;

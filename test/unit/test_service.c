@@ -239,6 +239,40 @@ test_settle(void **state)
 }
 
 static void
+test_cold_start_settle(void **state)
+{
+	struct fixture	f;
+	int		chg;
+
+	/* HAProxy younger than settle, servers (optimistically) up: no
+	 * verdict yet, still starting, until settle ends. */
+	fx_init(&f, 1, -1, 0, 0);
+	snap_one(&f.snap, "webapp", 3, 0, -1, 0);
+	f.in.settle_until = 5000;
+	chg = fx_eval(&f, 1000);
+	assert_false(chg & SVC_CHG_FIRST);
+	assert_false(f.s.evaluated);
+	assert_int_equal(f.s.state, SVC_DOWN);
+	assert_string_equal(f.s.reason,
+	    "starting (waiting for HAProxy's first checks)");
+	assert_int_equal(f.next, 5000);
+	chg = fx_eval(&f, 5000);
+	assert_true(chg & SVC_CHG_FIRST);
+	assert_int_equal(f.s.state, SVC_UP);
+	fx_free(&f);
+
+	/* A failing rule is HAProxy's word at once. */
+	fx_init(&f, 1, -1, 0, 0);
+	snap_one(&f.snap, "webapp", 0, 0, -1, 0);
+	f.snap.backends[0].status_up = false;
+	f.in.settle_until = 5000;
+	assert_true(fx_eval(&f, 1000) & SVC_CHG_FIRST);
+	assert_true(f.s.evaluated);
+	assert_string_equal(f.s.reason, "webapp: no usable server");
+	fx_free(&f);
+}
+
+static void
 test_override(void **state)
 {
 	struct fixture	f;
@@ -392,6 +426,7 @@ main(void)
 		cmocka_unit_test(test_capacity_weight),
 		cmocka_unit_test(test_hysteresis),
 		cmocka_unit_test(test_settle),
+		cmocka_unit_test(test_cold_start_settle),
 		cmocka_unit_test(test_override),
 		cmocka_unit_test(test_check_condition),
 		cmocka_unit_test(test_agent_replies),
