@@ -49,6 +49,8 @@ conf_default_text(void)
 static void
 errs_add(struct conf_errors *errs, char *msg)
 {
+	/* One error, one line, whatever the input echoed into it. */
+	str_sanitize(msg, strlen(msg) + 1, msg);
 	errs->msgs = xrealloc(errs->msgs, (errs->n + 1) * sizeof(char *));
 	errs->msgs[errs->n++] = msg;
 }

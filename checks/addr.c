@@ -96,15 +96,19 @@ addr_parse_inet(const char *s, int flags, struct hw_addr *out, char *err,
 		snprintf(err, errlen, "missing host");
 		return false;
 	}
+	/* No DNS: a config is also loaded on SIGHUP, inside the loop. */
+	if (strcmp(host, "localhost") == 0)
+		strcpy(host, "127.0.0.1");
 	snprintf(portstr, sizeof(portstr), "%ld", port);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_NUMERICSERV;
+	hints.ai_flags = AI_NUMERICSERV | AI_NUMERICHOST;
 	rc = getaddrinfo(host, portstr, &hints, &res);
 	if (rc != 0 || res == NULL) {
-		snprintf(err, errlen, "cannot resolve \"%s\": %s", host,
-		    gai_strerror(rc));
+		str_sanitize(host, sizeof(host), host);
+		snprintf(err, errlen, "\"%s\" is not an IP address (names are "
+		    "not resolved)", host);
 		return false;
 	}
 	memcpy(&out->ss, res->ai_addr, res->ai_addrlen);

@@ -6,8 +6,8 @@
  *   127.0.0.1:8080, [::1]:8080        tcp, as listeners write them
  *   0.0.0.0:8080, *:8080              any address
  *
- * Hosts are numeric, or resolved once with getaddrinfo() when parsed (at
- * config time, never in the loop).
+ * Hosts are IP addresses (or "localhost"): nothing is resolved, since a
+ * config is also loaded on SIGHUP, inside the event loop.
  */
 #ifndef HW_ADDR_H
 #define HW_ADDR_H

@@ -1,0 +1,512 @@
+#!/usr/bin/python3
+"""bench.py: ./dev bench. hapwatch measured side by side with HAProxy on this
+machine, the way ../shared/BENCHMARKS.md says holds on a noisy 2-core box:
+servers pinned to CPU 1, the load generator to CPU 0, HAProxy with nbthread
+1, A B A B alternation, medians, and server CPU time per request from
+/proc/PID/stat rather than requests per second alone.
+
+    ./dev bench [--quick] [--out test/bench/RESULTS.md]
+
+Prints a markdown table (anchor, target, measured, ratio, verdict) and
+writes it, with the machine's description, to test/bench/RESULTS.md.
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HAPWATCH = os.path.join(TOP, "build", "hapwatch")
+BACKEND = os.path.join(TOP, "test", "tools", "backend.py")
+CLK = os.sysconf("SC_CLK_TCK")
+SERVER_CPU, CLIENT_CPU = "1", "0"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_for(pred, what, timeout=20):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.01)
+    raise RuntimeError("timed out waiting for " + what)
+
+
+def cli(sock, cmd):
+    with socket.socket(socket.AF_UNIX) as s:
+        s.connect(sock)
+        s.sendall(cmd.encode() + b"\n")
+        out = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return out.decode()
+            out += b
+
+
+def http_get(port, path, timeout=2):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(("GET %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+                       % path).encode())
+            data = s.recv(4096)
+        return int(data.split(b" ")[1])
+    except OSError:
+        return None
+
+
+class Env:
+    """A temp dir and the processes started in it."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="hw-bench-")
+        self.procs = []
+
+    def spawn(self, argv, cpu=SERVER_CPU, name="proc", env=None):
+        out = open(os.path.join(self.dir, name + ".log"), "ab")
+        p = subprocess.Popen(["taskset", "-c", cpu] + argv, stdout=out,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                             env=env)
+        self.procs.append(p)
+        return p
+
+    def close(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def write(self, name, text):
+        with open(self.path(name), "w") as f:
+            f.write(text)
+        return self.path(name)
+
+    def haproxy(self, cfg):
+        p = self.spawn(["haproxy", "-db", "-f", self.write("haproxy.cfg", cfg)],
+                       name="haproxy")
+        sock = self.path("admin.sock")
+        wait_for(lambda: os.path.exists(sock) and "Pid" in cli(sock, "show info"),
+                 "HAProxy")
+        return p, sock
+
+    def hapwatch(self, conf):
+        p = self.spawn([HAPWATCH, "-f", self.write("hw.json", json.dumps(conf))],
+                       name="hapwatch")
+        return p
+
+
+def wrk(port, conns, secs, close):
+    argv = ["taskset", "-c", CLIENT_CPU, "wrk", "-t1", "-c%d" % conns,
+            "-d%ds" % secs, "--latency"]
+    if close:
+        argv += ["-H", "Connection: close"]
+    out = subprocess.run(argv + ["http://127.0.0.1:%d/haproxy_status" % port],
+                         capture_output=True, text=True, check=True).stdout
+    req = int(re.search(r"(\d+) requests in", out).group(1))
+    m = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
+    p99 = float(m.group(1)) * {"us": 0.001, "ms": 1, "s": 1000}[m.group(2)]
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError("wrk saw errors:\n" + out)
+    return req, p99
+
+
+# ---- 1. the health endpoint ------------------------------------------
+
+HEALTH_HAP = """\
+global
+    stats socket {dir}/admin.sock level admin
+    nbthread 1
+    maxconn 5000
+    no strict-limits
+defaults
+    mode http
+    timeout connect 1s
+    timeout client 30s
+    timeout server 30s
+frontend health
+    bind 127.0.0.1:{hport}
+    maxconn 5000
+    monitor-uri /haproxy_status
+    monitor fail if {{ nbsrv(webapp) lt 1 }}
+backend webapp
+    server s1 127.0.0.1:{bport}
+"""
+
+
+def bench_health(secs, rounds):
+    env = Env()
+    try:
+        hport, wport = free_port(), free_port()
+        hap, sock = env.haproxy(HEALTH_HAP.format(dir=env.dir, hport=hport,
+                                                  bport=free_port()))
+        hw = env.hapwatch({
+            "haproxy": {"stats": "unix:" + sock},
+            "services": {"web": {"require": [{"backend": "webapp"}]}},
+            "listen": [{"http": "127.0.0.1:%d" % wport,
+                        "paths": {"/haproxy_status": "web"},
+                        "max_connections": 5000}]})
+        wait_for(lambda: http_get(wport, "/haproxy_status") == 200, "hapwatch up")
+        rows = {}
+        for mode, conns, close in [("keep-alive", 50, False),
+                                   ("close per request", 50, True),
+                                   ("keep-alive", 1000, False)]:
+            res = {"haproxy": [], "hapwatch": []}
+            for _ in range(rounds):
+                for name, proc, port in [("haproxy", hap, hport),
+                                         ("hapwatch", hw, wport)]:
+                    c0 = cpu_seconds(proc.pid)
+                    req, p99 = wrk(port, conns, secs, close)
+                    c1 = cpu_seconds(proc.pid)
+                    res[name].append((req / secs, p99, (c1 - c0) * 1e6 / req))
+                    log("  %-17s %4d conns %-8s %8.0f req/s p99 %6.2f ms "
+                        "%6.2f us/req" % (mode, conns, name, req / secs, p99,
+                                          (c1 - c0) * 1e6 / req))
+            rows[(mode, conns)] = {
+                k: tuple(statistics.median(x[i] for x in v) for i in range(3))
+                for k, v in res.items()}
+        return rows
+    finally:
+        env.close()
+
+
+# ---- 2. detection latency --------------------------------------------
+
+DETECT_HAP = """\
+global
+    stats socket {dir}/admin.sock level admin
+    log 127.0.0.1:{logport} local0
+    nbthread 1
+defaults
+    mode http
+    log global
+    timeout connect 1s
+    timeout client 5s
+    timeout server 5s
+backend webapp
+    server s1 127.0.0.1:{bport} check inter 100ms fall 1 rise 1
+"""
+
+
+def bench_detect(trigger, samples):
+    """From HAProxy's "has no server available!" line to hapwatch answering
+    503 and refusing on its TCP port."""
+    env = Env()
+    try:
+        relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        relay.bind(("127.0.0.1", 0))
+        logport, hwlog = relay.getsockname()[1], free_port()
+        bport, wport, tport = free_port(), free_port(), free_port()
+        _, sock = env.haproxy(DETECT_HAP.format(dir=env.dir, logport=logport,
+                                                bport=bport))
+        conf = {"haproxy": {"stats": "unix:" + sock, "settle": "0s",
+                            "interval": "1s" if trigger else "100ms"},
+                "services": {"web": {"require": [{"backend": "webapp"}]}},
+                "listen": [{"http": "127.0.0.1:%d" % wport,
+                            "paths": {"/haproxy_status": "web"}},
+                           {"tcp": "127.0.0.1:%d" % tport, "service": "web"}]}
+        if trigger:
+            conf["haproxy"]["log_listen"] = "udp:127.0.0.1:%d" % hwlog
+        env.hapwatch(conf)
+        lat = []
+        relay.settimeout(0.001)
+        for i in range(samples):
+            be = env.spawn(["/usr/bin/python3", BACKEND, "--port", str(bport)],
+                           cpu=CLIENT_CPU, name="backend")
+            wait_for(lambda: http_get(wport, "/haproxy_status") == 200,
+                     "up", timeout=30)
+            drain_relay(relay, hwlog)
+            be.kill()
+            be.wait()
+            t_log = None
+            end = time.monotonic() + 10
+            while time.monotonic() < end:
+                got = drain_relay(relay, hwlog)
+                if t_log is None and got is not None and \
+                        b"has no server available" in got[1]:
+                    t_log = got[0]
+                if t_log is not None and \
+                        http_get(wport, "/haproxy_status", 0.5) == 503 and \
+                        tcp_refused(tport):
+                    lat.append((time.monotonic() - t_log) * 1000)
+                    break
+            else:
+                raise RuntimeError("no detection within 10s")
+        return lat
+    finally:
+        env.close()
+
+
+def drain_relay(relay, hwlog):
+    """Forward HAProxy's log datagrams to hapwatch; return the last
+    (arrival time, datagram) or None."""
+    last = None
+    while True:
+        try:
+            data = relay.recv(8192)
+        except (BlockingIOError, socket.timeout):
+            return last
+        now = time.monotonic()
+        relay.sendto(data, ("127.0.0.1", hwlog))
+        if last is None or b"has no server available" in data:
+            last = (now, data)
+
+
+def tcp_refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        return False
+    except ConnectionRefusedError:
+        return True
+
+
+# ---- 3. what polling costs, at 1,000 backends x 10 servers ----------
+
+def big_haproxy(env, nbe, nsrv, ports):
+    lines = ["global", "    stats socket %s/admin.sock level admin" % env.dir,
+             "    nbthread 1", "defaults", "    mode http",
+             "    timeout connect 1s", "    timeout client 5s",
+             "    timeout server 5s",
+             # Checks run, but rarely: their cost is not the poll's.
+             "    default-server check inter 1h"]
+    for b in range(nbe):
+        lines.append("backend be%04d" % b)
+        lines += ["    server s%d 127.0.0.1:%d" % (s, ports[s])
+                  for s in range(nsrv)]
+    return env.haproxy("\n".join(lines) + "\n")
+
+
+def status(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"GET /status HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        data = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            data += b
+    return json.loads(data.split(b"\r\n\r\n", 1)[1])
+
+
+def service_state(port):
+    try:
+        return status(port)["services"]["web"]["state"]
+    except (OSError, ValueError):
+        return None
+
+
+def bench_poll(secs):
+    env = Env()
+    try:
+        ports = [free_port() for _ in range(10)]
+        for p in ports:
+            env.spawn(["/usr/bin/python3", BACKEND, "--port", str(p)],
+                      cpu=CLIENT_CPU, name="backend")
+        hap, sock = big_haproxy(env, 1000, 10, ports)
+        time.sleep(1)
+        # HAProxy's own idle cost over the same time, to subtract.
+        c0 = cpu_seconds(hap.pid)
+        time.sleep(secs)
+        idle = (cpu_seconds(hap.pid) - c0) / secs
+        out = {}
+        for name, require in [
+                ("3 backends", [{"backend": "be%04d" % b} for b in (1, 500, 999)]),
+                ("all 1000 backends", [{"backend": "*"}])]:
+            aport = free_port()
+            hw = env.hapwatch({
+                "haproxy": {"stats": "unix:" + sock, "interval": "10ms",
+                            "timeout": "1s"},
+                "services": {"web": {"require": require}},
+                "listen": [{"http": "127.0.0.1:%d" % aport, "admin": True}]})
+            try:
+                wait_for(lambda: service_state(aport) == "up", "hapwatch up")
+            except RuntimeError:
+                with open(env.path("hapwatch.log")) as f:
+                    log(f.read()[-2000:])
+                raise
+            p0 = status(aport)["haproxy"]["polls"]
+            h0, w0 = cpu_seconds(hap.pid), cpu_seconds(hw.pid)
+            time.sleep(secs)
+            h1, w1 = cpu_seconds(hap.pid), cpu_seconds(hw.pid)
+            st = status(aport)
+            polls = st["haproxy"]["polls"] - p0
+            out[name] = {
+                "haproxy_ms": ((h1 - h0) - idle * secs) * 1000 / polls,
+                "hapwatch_ms": (w1 - w0) * 1000 / polls,
+                "rss_kib": rss_kib(hw.pid),
+                "polls": polls, "errors": st["haproxy"]["errors"]}
+            log("  %-18s %d polls: HAProxy %.3f ms/poll, hapwatch %.3f "
+                "ms/poll, RSS %d KiB" % (name, polls, out[name]["haproxy_ms"],
+                                         out[name]["hapwatch_ms"],
+                                         out[name]["rss_kib"]))
+            hw.send_signal(signal.SIGTERM)
+            hw.wait(timeout=10)
+        return out
+    finally:
+        env.close()
+
+
+def quiet_check():
+    """CPU busy fraction over one second, from /proc/stat."""
+    def snap():
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        return sum(v), v[3] + v[4]
+    t0, i0 = snap()
+    time.sleep(1)
+    t1, i1 = snap()
+    return 1 - (i1 - i0) / (t1 - t0)
+
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    hv = subprocess.run(["haproxy", "-v"], capture_output=True,
+                        text=True).stdout.split()[2]
+    wv = subprocess.run(["wrk", "-v"], capture_output=True,
+                        text=True).stdout.split()[1]
+    return "%s, %d CPUs, %s, kernel %s, HAProxy %s, wrk %s" % (
+        cpu, os.cpu_count(), platform.freedesktop_os_release().get(
+            "PRETTY_NAME", "?"), platform.release(), hv, wv)
+
+
+def verdict(ok):
+    return "met" if ok else "**missed**"
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true",
+                    help="shorter runs (for a smoke test, not for figures)")
+    ap.add_argument("--out", default=os.path.join(TOP, "test", "bench",
+                                                  "RESULTS.md"))
+    a = ap.parse_args()
+    secs, rounds, samples = (2, 1, 10) if a.quick else (10, 3, 50)
+    busy = quiet_check()
+    log("machine busy before the run: %.0f%%" % (busy * 100))
+    log("1. health endpoint (wrk, %ds x %d rounds, alternated)" % (secs, rounds))
+    h = bench_health(secs, rounds)
+    log("2. detection latency (%d samples each)" % samples)
+    d_trig = bench_detect(True, samples)
+    d_poll = bench_detect(False, samples)
+    log("3. polling cost at 1,000 backends x 10 servers")
+    p = bench_poll(secs)
+
+    def p99(v):
+        return sorted(v)[max(0, int(len(v) * 0.99) - 1)]
+
+    rows = []
+    ka, cl, ka1k = h[("keep-alive", 50)], h[("close per request", 50)], \
+        h[("keep-alive", 1000)]
+    r = ka["hapwatch"][2] / ka["haproxy"][2]
+    rows.append(("health endpoint CPU/request, keep-alive, 50 conns",
+                 "HAProxy monitor-uri %.2f us (anchor 7.19)" % ka["haproxy"][2],
+                 "<= 0.9 x HAProxy", "%.2f us" % ka["hapwatch"][2],
+                 "%.2f" % r, verdict(r <= 0.9)))
+    r = cl["hapwatch"][2] / cl["haproxy"][2]
+    rows.append(("health endpoint CPU/request, one connection per probe",
+                 "HAProxy %.2f us (anchor 28.1)" % cl["haproxy"][2],
+                 "<= 0.9 x HAProxy", "%.2f us" % cl["hapwatch"][2],
+                 "%.2f" % r, verdict(r <= 0.9)))
+    r = ka1k["hapwatch"][1] / ka1k["haproxy"][1]
+    rows.append(("p99 latency, 1,000 keep-alive conns",
+                 "HAProxy %.2f ms (anchor 18.9)" % ka1k["haproxy"][1],
+                 "<= HAProxy", "%.2f ms" % ka1k["hapwatch"][1], "%.2f" % r,
+                 verdict(r <= 1.0)))
+    rows.append(("added detection latency, log trigger (p99)",
+                 "monitor-uri adds 0", "<= 2 ms",
+                 "%.2f ms (median %.2f)" % (p99(d_trig),
+                                           statistics.median(d_trig)),
+                 "-", verdict(p99(d_trig) <= 2)))
+    rows.append(("added detection latency, polling 100ms (p99)",
+                 "monitor-uri adds 0", "<= interval + 2 ms",
+                 "%.2f ms (median %.2f)" % (p99(d_poll),
+                                           statistics.median(d_poll)),
+                 "-", verdict(p99(d_poll) <= 102)))
+    t3, ta = p["3 backends"], p["all 1000 backends"]
+    rows.append(("HAProxy CPU per poll, service on 3 of 1,000 backends",
+                 "full show stat 35.8 ms", "<= 0.2 ms",
+                 "%.3f ms" % t3["haproxy_ms"], "%.4f" % (t3["haproxy_ms"] / 35.8),
+                 verdict(t3["haproxy_ms"] <= 0.2)))
+    rows.append(("HAProxy CPU per poll, all 1,000 backends",
+                 "backend rows 3.3 ms", "<= 3.5 ms",
+                 "%.3f ms" % ta["haproxy_ms"], "%.2f" % (ta["haproxy_ms"] / 3.3),
+                 verdict(ta["haproxy_ms"] <= 3.5)))
+    rows.append(("hapwatch CPU per poll, all 1,000 backends", "-", "<= 1 ms",
+                 "%.3f ms" % ta["hapwatch_ms"], "-",
+                 verdict(ta["hapwatch_ms"] <= 1)))
+    rows.append(("hapwatch RSS, 1,000 backends watched", "HAProxy 22 MiB",
+                 "<= 4 MiB", "%.1f MiB" % (ta["rss_kib"] / 1024),
+                 "%.2f" % (ta["rss_kib"] / 1024 / 22),
+                 verdict(ta["rss_kib"] <= 4096)))
+    table = ["| figure | anchor (this run) | target | measured | ratio | verdict |",
+             "| --- | --- | --- | --- | --- | --- |"]
+    table += ["| %s |" % " | ".join(r) for r in rows]
+    text = "\n".join([
+        "# hapwatch benchmark results", "",
+        "Produced by `./dev bench`%s on %s." % (
+            " --quick" if a.quick else "", time.strftime("%Y-%m-%d %H:%M UTC",
+                                                         time.gmtime())),
+        "", "Machine: %s." % machine(),
+        "Busy before the run: %.0f%% of all CPUs." % (busy * 100),
+        "Servers pinned to CPU %s, wrk to CPU %s; HAProxy nbthread 1; "
+        "%d rounds of %d s alternated, medians." % (SERVER_CPU, CLIENT_CPU,
+                                                   rounds, secs),
+        "", *table, "",
+        "Health endpoint detail (req/s, p99 ms, server CPU us/req):", ""] +
+        ["- %s, %d conns: HAProxy %.0f / %.2f / %.2f; hapwatch %.0f / %.2f / %.2f"
+         % (m, c, *v["haproxy"], *v["hapwatch"]) for (m, c), v in h.items()] +
+        ["", "Polling detail: %s" % json.dumps(p), ""])
+    print(text)
+    with open(a.out, "w") as f:
+        f.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
