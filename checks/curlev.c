@@ -68,9 +68,9 @@ curlev_event_cb(evutil_socket_t fd, short what, void *arg)
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
 	curl_multi_socket_action(cv->multi, fd, flags, &cv->running);
+	/* A done callback may start the next transfer (a queued webhook):
+	 * curl's timer callback keeps the timer; never disarm it here. */
 	curlev_check_done(cv);
-	if (cv->running <= 0)
-		evtimer_del(cv->timer);
 }
 
 static void
