@@ -97,6 +97,9 @@ ctl_request(struct ctl *c, const char *method, const char *path,
 	else if (!is_url && access(c->socket, W_OK) != 0)
 		fprintf(stderr, "hapwatch ctl: %s: permission denied (run as "
 		    "root or as a member of the socket's group)\n", c->socket);
+	else if (!is_url && rc == CURLE_COULDNT_CONNECT)
+		fprintf(stderr, "hapwatch ctl: nothing listens on %s: is hapwatch "
+		    "running?\n", c->socket);
 	else
 		fprintf(stderr, "hapwatch ctl: %s: %s\n", c->socket,
 		    c->err[0] != '\0' ? c->err : curl_easy_strerror(rc));

@@ -197,13 +197,13 @@ hw_note_new_process(struct hw *hw, int64_t now)
 }
 
 static void
-hw_observe(struct hw_stats *st, int64_t ms)
+hw_observe(struct hw_stats *st, int64_t us)
 {
 	static const int	bounds[POLL_HIST_N] = POLL_HIST_BUCKETS;
 	size_t			i;
 
-	st->dur_sum += (double)ms / 1000.0;
-	for (i = 0; i < POLL_HIST_N && ms > bounds[i]; i++)
+	st->dur_sum += (double)us / 1e6;
+	for (i = 0; i < POLL_HIST_N && us > bounds[i] * 1000LL; i++)
 		;
 	st->hist[i]++;
 }
@@ -219,12 +219,12 @@ hw_poll_cb(void *arg, struct poll_result *res)
 	st->polls++;
 	st->answered = true;
 	st->last_poll_wall = wall_ms();
-	hw_observe(st, res->duration_ms);
+	hw_observe(st, res->duration_us);
 	st->last_error = res->error;
 	snprintf(st->last_detail, sizeof(st->last_detail), "%s", res->detail);
 	if (res->error == POLL_OK) {
 		if (was_failing)
-			log_notice("stats: %s answers again", hw->conf->haproxy.stats);
+			log_notice("stats: %s answers again", hw->stats_shown);
 		if (res->snap->has_info)
 			hw_note_pid(hw, &res->snap->info, now);
 		else if (res->new_process)
@@ -510,6 +510,8 @@ hw_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 
 	signal(SIGPIPE, SIG_IGN);
 	hw->conf = conf;
+	url_redact(conf->haproxy.stats, false, hw->stats_shown,
+	    sizeof(hw->stats_shown));
 	hw->conf_path = path != NULL ? xstrdup(path) : NULL;
 	hw_copy_overrides(&hw->ov, ov);
 	hw->started_wall = wall_ms();
@@ -559,7 +561,7 @@ hw_run(struct hw *hw)
 	poller_start(hw->poller);
 	checks_start(hw->checks);
 	log_notice("hapwatch %s started: %zu services, %zu listeners, stats %s",
-	    HW_VERSION, hw->nsvcs, hw->nlisteners, hw->conf->haproxy.stats);
+	    HW_VERSION, hw->nsvcs, hw->nlisteners, hw->stats_shown);
 	event_base_dispatch(hw->base);
 	log_notice("stopped");
 	return 0;

@@ -169,7 +169,7 @@ fectl_done_cb(void *arg, const struct hacli_result *r)
 	}
 	if (n < 0)
 		log_warnx("frontend control: %s on %s", hacli_status_str(r->status),
-		    f->hw->conf->haproxy.stats);
+		    f->hw->stats_shown);
 	if (f->again) {
 		f->again = false;
 		fectl_send(f);

@@ -54,6 +54,19 @@ struct hw_stats {
 	double			 dur_sum;	/* seconds */
 };
 
+/* What notify did; kept here, not in a notifier, so a reload (which
+ * replaces the notifier) does not reset them. */
+struct notify_counters {
+	uint64_t	exec_runs;
+	uint64_t	exec_failures;
+	uint64_t	webhook_sent;
+	uint64_t	webhook_retries;
+	uint64_t	webhook_failures;	/* gave up after every retry */
+	uint64_t	webhook_dropped;	/* queue full */
+	uint64_t	track_writes;
+	uint64_t	track_failures;
+};
+
 struct hw_counters {
 	uint64_t	http_codes[HTTP_NCODES + 1];	/* last: other */
 	uint64_t	agent_replies[SVC_NSTATES];
@@ -61,12 +74,14 @@ struct hw_counters {
 	uint64_t	accept_errors;		/* EMFILE and friends */
 	uint64_t	auth_failures;		/* admin: bad or missing token */
 	uint64_t	timeouts;		/* connections closed on timeout */
+	struct notify_counters notify;
 };
 
 struct hw {
 	struct event_base	*base;
 	struct conf		*conf;
 	char			*conf_path;	/* -f FILE, or NULL: default */
+	char			 stats_shown[256]; /* haproxy.stats, no password */
 	struct conf_overrides	 ov;		/* quick options, owned copy */
 	struct svc		*svcs;		/* one per conf->services */
 	size_t			 nsvcs;

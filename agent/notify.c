@@ -44,6 +44,7 @@ struct hookq {
 
 struct ntarget {
 	struct notifier			*nf;
+	char				 shown[256];	/* target for logs */
 	struct conf_notify		*conf;	/* own copy: outlives reloads */
 	/* NOTIFY_EXEC: one queue per service */
 	struct hookq			*hooks;
@@ -66,7 +67,7 @@ struct notifier {
 	size_t			 n;
 	size_t			 nsvcs;		/* hook queues per target */
 	char			 host[256];
-	struct notify_counters	 cnt;
+	struct notify_counters	*cnt;		/* hw's: they outlive reloads */
 };
 
 static bool
@@ -138,11 +139,11 @@ track_update(struct ntarget *t, bool force)
 	if (!force && t->written == (int)up)
 		return;
 	if (!track_file_write(t->conf->target, up)) {
-		t->nf->cnt.track_failures++;
+		t->nf->cnt->track_failures++;
 		log_warn("track file %s", t->conf->target);
 		return;
 	}
-	t->nf->cnt.track_writes++;
+	t->nf->cnt->track_writes++;
 	t->written = up;
 }
 
@@ -174,7 +175,7 @@ hook_done_cb(void *arg, const struct child_result *r)
 		log_info("hook %s (%s -> %s): %s in %lldms", q->t->conf->target,
 		    svc, e->state, desc, (long long)r->duration_ms);
 	} else {
-		nf->cnt.exec_failures++;
+		nf->cnt->exec_failures++;
 		log_warnx("hook %s (%s -> %s): %s%s%s", q->t->conf->target, svc,
 		    e->state, desc, l > 0 ? ": " : "", first);
 	}
@@ -211,7 +212,7 @@ hook_next(struct hookq *q)
 	if (e == NULL || q->running != NULL)
 		return;
 	hook_env(q->t->nf, e, env, ARRAY_SIZE(env));
-	q->t->nf->cnt.exec_runs++;
+	q->t->nf->cnt->exec_runs++;
 	q->running = child_spawn(q->t->nf->hw->children, q->t->conf->argv, env,
 	    q->t->conf->timeout, HOOK_OUTPUT_MAX, hook_done_cb, q);
 	for (i = 0; env[i] != NULL; i++)
@@ -271,25 +272,25 @@ webhook_done_cb(void *arg, CURL *easy, CURLcode rc)
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OK && code >= 200 && code < 300) {
-		t->nf->cnt.webhook_sent++;
+		t->nf->cnt->webhook_sent++;
 		goto next;
 	}
 	if (++t->attempt >= NOTIFY_RETRIES) {
-		t->nf->cnt.webhook_failures++;
+		t->nf->cnt->webhook_failures++;
 		log_errx("webhook %s: giving up on %s -> %s after %d attempts: %s",
-		    t->conf->target, e->name, e->state,
+		    t->shown, e->name, e->state,
 		    t->attempt, rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error");
 		goto next;
 	}
-	t->nf->cnt.webhook_retries++;
+	t->nf->cnt->webhook_retries++;
 	wait = 1000LL << (t->attempt - 1);
 	if (wait > NOTIFY_BACKOFF_MAX_MS)
 		wait = NOTIFY_BACKOFF_MAX_MS;
 	if (rc != CURLE_OK)
-		log_warnx("webhook %s: %s (retry in %llds)", t->conf->target,
+		log_warnx("webhook %s: %s (retry in %llds)", t->shown,
 		    curl_easy_strerror(rc), (long long)wait / 1000);
 	else
-		log_warnx("webhook %s: HTTP %ld (retry in %llds)", t->conf->target,
+		log_warnx("webhook %s: HTTP %ld (retry in %llds)", t->shown,
 		    code, (long long)wait / 1000);
 	tv.tv_sec = wait / 1000;
 	tv.tv_usec = (wait % 1000) * 1000;
@@ -345,7 +346,7 @@ webhook_queue(struct ntarget *t, struct nevent *e)
 			TAILQ_REMOVE(&t->queue, old, link);
 			free(old);
 			t->qlen--;
-			t->nf->cnt.webhook_dropped++;
+			t->nf->cnt->webhook_dropped++;
 		}
 	}
 	TAILQ_INSERT_TAIL(&t->queue, e, link);
@@ -397,6 +398,7 @@ notifier_new(struct hw *hw)
 	size_t		 i, j;
 
 	nf->hw = hw;
+	nf->cnt = &hw->counters.notify;
 	if (gethostname(nf->host, sizeof(nf->host)) < 0)
 		snprintf(nf->host, sizeof(nf->host), "localhost");
 	nf->host[sizeof(nf->host) - 1] = '\0';
@@ -408,6 +410,8 @@ notifier_new(struct hw *hw)
 
 		t->nf = nf;
 		t->conf = notify_conf_copy(&hw->conf->notifies[i]);
+		url_redact(t->conf->target, t->conf->kind == NOTIFY_WEBHOOK,
+		    t->shown, sizeof(t->shown));
 		t->written = -1;
 		TAILQ_INIT(&t->queue);
 		t->retry = evtimer_new(hw->base, webhook_retry_cb, t);
@@ -462,12 +466,6 @@ notifier_sync_tracks(struct notifier *nf)
 	for (i = 0; i < nf->n; i++)
 		if (nf->t[i].conf->kind == NOTIFY_TRACK_FILE)
 			track_update(&nf->t[i], nf->t[i].written < 0);
-}
-
-const struct notify_counters *
-notifier_counters(const struct notifier *nf)
-{
-	return &nf->cnt;
 }
 
 size_t

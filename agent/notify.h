@@ -23,17 +23,6 @@ struct notifier;
 #define NOTIFY_RETRIES		10	/* webhook attempts per event */
 #define NOTIFY_BACKOFF_MAX_MS	60000
 
-struct notify_counters {
-	uint64_t	exec_runs;
-	uint64_t	exec_failures;
-	uint64_t	webhook_sent;
-	uint64_t	webhook_retries;
-	uint64_t	webhook_failures;	/* gave up after every retry */
-	uint64_t	webhook_dropped;	/* queue full */
-	uint64_t	track_writes;
-	uint64_t	track_failures;
-};
-
 /* Built from hw->conf; keeps its own copy of what it needs, so that after
  * a reload it can finish running hooks and queued webhooks on its own. */
 struct notifier	*notifier_new(struct hw *hw);
@@ -46,7 +35,6 @@ void		 notify_transition(struct notifier *nf, size_t idx,
 /* Write every track file whose content is not known to be current (after
  * a reload added one). */
 void		 notifier_sync_tracks(struct notifier *nf);
-const struct notify_counters *notifier_counters(const struct notifier *nf);
 /* Hooks still running or events still queued (for a clean stop). */
 size_t		 notifier_pending(const struct notifier *nf);
 void		 notifier_free(struct notifier *nf);

@@ -147,7 +147,11 @@ reload_poller(struct hw *hw, const struct conf *nc)
 		poller_set_timing(hw->poller, n->interval, n->timeout);
 		return;
 	}
-	log_notice("reload: stats source %s -> %s", o->stats, n->stats);
+	char	shown[256];
+
+	url_redact(n->stats, false, shown, sizeof(shown));
+	log_notice("reload: stats source %s -> %s", hw->stats_shown, shown);
+	memcpy(hw->stats_shown, shown, sizeof(shown));
 	poller_free(hw->poller);
 	hw->poller = hw_make_poller(hw, nc);
 	hw_set_plan(hw, nc);
@@ -184,8 +188,9 @@ reload_commit(struct hw *hw, struct staged *st)
 	hw->fectl = fectl;
 	hw_retire_notifier(hw, hw->notifier);
 	hw->notifier = notifier_new(hw);
-	statefile_free(hw->statefile);
-	hw->statefile = statefile_new(hw);
+	/* Kept, with its counters and a save in flight. */
+	hw->statefile = hw->statefile != NULL ?
+	    statefile_reconfigure(hw->statefile) : statefile_new(hw);
 	conf_free(old);
 }
 
@@ -222,5 +227,8 @@ hw_reload(struct hw *hw)
 		notifier_sync_tracks(hw->notifier);
 	}
 	staged_abort(&st);
-	sd_notifyf("READY=1\nSTATUS=%s", hw_status_line(hw));
+	/* Before the first poll has answered, READY=1 is not ours to send:
+	 * the first poll sends it. */
+	if (hw->ready_sent)
+		sd_notifyf("READY=1\nSTATUS=%s", hw_status_line(hw));
 }

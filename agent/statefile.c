@@ -160,6 +160,8 @@ statefile_request(struct statefile *sf)
 	return sf->requested;
 }
 
+static void statefile_arm(struct statefile *sf);
+
 static void
 statefile_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -171,16 +173,35 @@ statefile_new(struct hw *hw)
 {
 	const struct conf_haproxy	*h = &hw->conf->haproxy;
 	struct statefile		*sf;
-	struct timeval			 tv;
 
 	if (h->state_file == NULL || h->stats_kind == STATS_HTTP)
 		return NULL;
 	sf = xcalloc(1, sizeof(*sf));
 	sf->hw = hw;
 	sf->tick = event_new(hw->base, -1, EV_PERSIST, statefile_tick_cb, sf);
-	tv.tv_sec = h->state_file_interval / 1000;
-	tv.tv_usec = (h->state_file_interval % 1000) * 1000;
+	statefile_arm(sf);
+	return sf;
+}
+
+static void
+statefile_arm(struct statefile *sf)
+{
+	int64_t		ms = sf->hw->conf->haproxy.state_file_interval;
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+
 	event_add(sf->tick, &tv);
+}
+
+struct statefile *
+statefile_reconfigure(struct statefile *sf)
+{
+	const struct conf_haproxy *h = &sf->hw->conf->haproxy;
+
+	if (h->state_file == NULL || h->stats_kind == STATS_HTTP) {
+		statefile_free(sf);
+		return NULL;
+	}
+	statefile_arm(sf);
 	return sf;
 }
 

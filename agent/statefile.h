@@ -30,6 +30,9 @@ struct statefile_status {
 
 /* NULL when the config has no state_file. */
 struct statefile *statefile_new(struct hw *hw);
+/* After a reload: follow the new config's interval (the path is read at
+ * each save). Returns sf, or NULL (freed) if the config has none now. */
+struct statefile *statefile_reconfigure(struct statefile *sf);
 /* Save now (or right after the save in flight); returns its sequence. */
 uint64_t	 statefile_request(struct statefile *sf);
 void		 statefile_status(const struct statefile *sf,

@@ -36,7 +36,7 @@ status_haproxy(struct hw *hw)
 	size_t			 i;
 
 	json_object_object_add(o, "source",
-	    json_object_new_string(hw->conf->haproxy.stats));
+	    json_object_new_string(hw->stats_shown));
 	json_object_object_add(o, "up", json_object_new_boolean(st->fresh));
 	json_object_object_add(o, "pid", st->pid > 0 ?
 	    json_object_new_int(st->pid) : NULL);
@@ -455,7 +455,7 @@ metric_counter(struct sbuf *out, const char *name, const char *help,
 static void
 metrics_misc(struct hw *hw, struct sbuf *out)
 {
-	const struct notify_counters	*n = notifier_counters(hw->notifier);
+	const struct notify_counters	*n = &hw->counters.notify;
 	struct statefile_status		 st;
 
 	metric_counter(out, "hapwatch_hook_runs_total",

@@ -29,6 +29,7 @@ struct child {
 	size_t			 max_output;
 	int64_t			 started;
 	int			 spawn_err;	/* errno if it never started */
+	int64_t			 timeout_ms;
 	bool			 timed_out;
 	bool			 term_sent;
 	bool			 abandoned;
@@ -133,6 +134,7 @@ child_exited(struct child *c, int status)
 		memset(&res, 0, sizeof(res));
 		res.status = status;
 		res.timed_out = c->timed_out;
+		res.timeout_ms = c->timeout_ms;
 		res.output = c->out.data != NULL ? c->out.data : "";
 		res.outlen = c->out.len;
 		res.duration_ms = mono_ms() - c->started;
@@ -251,6 +253,7 @@ child_spawn(struct childmgr *m, char *const argv[], char *const envp[],
 	c->arg = arg;
 	c->outfd = -1;
 	c->max_output = max_output;
+	c->timeout_ms = timeout_ms;
 	c->started = mono_ms();
 	TAILQ_INSERT_TAIL(&m->children, c, link);
 	m->n++;
@@ -301,7 +304,7 @@ child_describe(const struct child_result *r, char *buf, size_t len)
 		snprintf(buf, len, "cannot run: %s", strerror(r->spawn_err));
 	else if (r->timed_out)
 		snprintf(buf, len, "timed out after %lldms, killed",
-		    (long long)r->duration_ms);
+		    (long long)r->timeout_ms);
 	else if (WIFEXITED(r->status))
 		snprintf(buf, len, "exit %d", WEXITSTATUS(r->status));
 	else if (WIFSIGNALED(r->status))

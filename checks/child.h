@@ -24,6 +24,7 @@ struct child_result {
 	int		 status;	/* waitpid() status; valid if !spawn_err */
 	int		 spawn_err;	/* errno when it could not start */
 	bool		 timed_out;	/* killed for its timeout */
+	int64_t		 timeout_ms;	/* the timeout it had */
 	const char	*output;	/* captured stdout+stderr, bounded */
 	size_t		 outlen;
 	int64_t		 duration_ms;

@@ -18,7 +18,7 @@ struct hacli_req {
 	hacli_cb		*cb;
 	void			*arg;
 	size_t			 max_reply;
-	int64_t			 started;
+	int64_t			 started;	/* mono_us() */
 	int			 connect_err;	/* errno of a failed connect() */
 	bool			 connected;
 };
@@ -45,7 +45,7 @@ hacli_finish(struct hacli_req *req, enum hacli_status st, int err)
 	memset(&res, 0, sizeof(res));
 	res.status = st;
 	res.err = err;
-	res.duration_ms = mono_ms() - req->started;
+	res.duration_us = mono_us() - req->started;
 	if (st == HACLI_OK) {
 		/* Contiguous, in place: the reply is bounded by max_reply. (The
 		 * end of a bufferevent's input is frozen: nothing can be added.) */
@@ -112,7 +112,7 @@ hacli_request(struct event_base *base, const struct hw_addr *addr,
 	req->cb = cb;
 	req->arg = arg;
 	req->max_reply = max_reply;
-	req->started = mono_ms();
+	req->started = mono_us();
 	/*
 	 * Deferred callbacks: a connect() that fails at once (no such unix
 	 * socket) is then reported from the loop, not from inside this call.

@@ -36,7 +36,7 @@ struct hacli_result {
 	int			 err;		/* errno, when there is one */
 	const char		*reply;		/* not NUL-terminated; valid in cb */
 	size_t			 len;
-	int64_t			 duration_ms;
+	int64_t			 duration_us;
 };
 
 typedef void hacli_cb(void *arg, const struct hacli_result *res);

@@ -29,12 +29,13 @@ struct poller {
 	struct curlev		*curl;
 	CURL			*easy;		/* NULL: the CLI is used */
 	char			*url;		/* with ";csv" */
+	char			 shown[256];	/* url without its password */
 	struct sbuf		 body;
 	bool			 http_busy;
 	bool			 have_sessions;
 	uint64_t		 last_sessions;
 	bool			 again;		/* a trigger came meanwhile */
-	int64_t			 started_ms;
+	int64_t			 started_us;
 	bool			 started;
 };
 
@@ -205,7 +206,7 @@ poller_done_cb(void *arg, const struct hacli_result *r)
 
 	p->req = NULL;
 	memset(&res, 0, sizeof(res));
-	res.duration_ms = r->duration_ms;
+	res.duration_us = r->duration_us;
 	switch (r->status) {
 	case HACLI_OK:
 		res.snap = xcalloc(1, sizeof(*res.snap));
@@ -271,6 +272,34 @@ poller_http_body(char *data, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
+/*
+ * The stats page gives every server row; keep them only where the plan
+ * asked for them, so that verdicts and reasons are the same whichever
+ * source HAProxy's word comes from.
+ */
+static void
+poller_http_filter(const struct poll_plan *plan, struct hap_snapshot *snap)
+{
+	bool	*keep;
+	size_t	 i;
+
+	if (plan->all_servers)
+		return;
+	/* The snapshot is sorted: one binary search per wanted backend. */
+	keep = xcalloc(snap->nbackends, sizeof(*keep));
+	for (i = 0; i < plan->ntargets; i++) {
+		const struct hap_backend *be;
+
+		if (plan->targets[i].servers &&
+		    (be = stats_find_backend(snap, plan->targets[i].backend)) != NULL)
+			keep[be - snap->backends] = true;
+	}
+	for (i = 0; i < snap->nbackends; i++)
+		if (!keep[i])
+			stats_forget_servers(&snap->backends[i]);
+	free(keep);
+}
+
 static enum poll_error
 poller_http_result(struct poller *p, CURLcode rc, struct poll_result *res)
 {
@@ -284,22 +313,22 @@ poller_http_result(struct poller *p, CURLcode rc, struct poll_result *res)
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
 		snprintf(res->detail, sizeof(res->detail), "no reply from %s "
-		    "within %lldms", p->url, (long long)p->timeout);
+		    "within %lldms", p->shown, (long long)p->timeout);
 		return POLL_ETIMEOUT;
 	}
 	if (rc == CURLE_COULDNT_CONNECT || rc == CURLE_COULDNT_RESOLVE_HOST) {
-		snprintf(res->detail, sizeof(res->detail), "%s: %s", p->url,
+		snprintf(res->detail, sizeof(res->detail), "%s: %s", p->shown,
 		    curl_easy_strerror(rc));
 		return POLL_ECONNECT;
 	}
 	if (rc != CURLE_OK) {
-		snprintf(res->detail, sizeof(res->detail), "%s: %s", p->url,
+		snprintf(res->detail, sizeof(res->detail), "%s: %s", p->shown,
 		    curl_easy_strerror(rc));
 		return POLL_EIO;
 	}
 	curl_easy_getinfo(p->easy, CURLINFO_RESPONSE_CODE, &code);
 	if (code != 200) {
-		snprintf(res->detail, sizeof(res->detail), "%s: HTTP %ld", p->url,
+		snprintf(res->detail, sizeof(res->detail), "%s: HTTP %ld", p->shown,
 		    code);
 		return POLL_EGARBLED;
 	}
@@ -310,6 +339,7 @@ poller_http_result(struct poller *p, CURLcode rc, struct poll_result *res)
 		return POLL_EGARBLED;
 	}
 	stats_snapshot_finish(res->snap);
+	poller_http_filter(&p->plan, res->snap);
 	res->new_process = p->have_sessions &&
 	    res->snap->fe_sessions < p->last_sessions;
 	p->have_sessions = true;
@@ -325,7 +355,7 @@ poller_http_done(void *arg, CURL *easy, CURLcode rc)
 
 	p->http_busy = false;
 	memset(&res, 0, sizeof(res));
-	res.duration_ms = mono_ms() - p->started_ms;
+	res.duration_us = mono_us() - p->started_us;
 	res.error = poller_http_result(p, rc, &res);
 	if (res.error != POLL_OK && res.snap != NULL) {
 		stats_snapshot_free(res.snap);
@@ -339,7 +369,7 @@ static void
 poller_http_send(struct poller *p)
 {
 	sbuf_reset(&p->body);
-	p->started_ms = mono_ms();
+	p->started_us = mono_us();
 	p->http_busy = true;
 	curlev_add(p->curl, p->easy, poller_http_done, p);
 }
@@ -358,6 +388,7 @@ poller_new_http(struct event_base *base, struct curlev *cv, const char *url,
 	p->arg = arg;
 	p->tick = event_new(base, -1, EV_PERSIST, poller_tick_cb, p);
 	p->url = xasprintf("%.*s;csv%s", (int)l, url, q != NULL ? q : "");
+	url_redact(p->url, false, p->shown, sizeof(p->shown));
 	p->easy = curl_easy_init();
 	if (p->easy == NULL)
 		abort();
@@ -369,7 +400,7 @@ poller_new_http(struct event_base *base, struct curlev *cv, const char *url,
 	curl_easy_setopt(p->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(p->easy, CURLOPT_HTTPAUTH, CURLAUTH_BASIC);
 	poller_set_timing(p, interval_ms, timeout_ms);
-	sbuf_puts(&p->line, p->url);
+	sbuf_puts(&p->line, p->shown);
 	return p;
 }
 

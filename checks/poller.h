@@ -61,7 +61,7 @@ struct poll_result {
 	enum poll_error		 error;
 	char			 detail[160];	/* why, for logs and /status */
 	struct hap_snapshot	*snap;		/* POLL_OK: take it or leave it */
-	int64_t			 duration_ms;
+	int64_t			 duration_us;
 	/* Stats page only (it shows no Pid): the frontends' session counters
 	 * went backwards, so a new HAProxy process answers. */
 	bool			 new_process;

@@ -540,6 +540,18 @@ csv_rows(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap)
 	return true;
 }
 
+void
+stats_forget_servers(struct hap_backend *be)
+{
+	if (!be->have_servers_rows)
+		return;
+	be->have_servers_rows = false;
+	be->srv_active = be->srv_active_usable = 0;
+	be->srv_backup = be->srv_backup_usable = 0;
+	be->has_servers = be->has_row &&
+	    !(be->status_up && be->act == 0 && be->bck == 0);
+}
+
 static void
 snapshot_clear_backends(struct hap_snapshot *snap)
 {

@@ -69,6 +69,9 @@ bool	stats_parse_info(const char *buf, size_t len, struct hap_info *out,
 bool	stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
 	    char *err, size_t errlen) MUST_CHECK;
 
+/* Forget be's server rows (as if only its backend row had been asked). */
+void	stats_forget_servers(struct hap_backend *be);
+
 /* Sort the backends by name; call once after every parse. */
 void	stats_snapshot_finish(struct hap_snapshot *snap);
 /* Binary search; NULL if the backend is not in the snapshot. */

@@ -96,6 +96,15 @@ mono_ms(void)
 }
 
 int64_t
+mono_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
 wall_ms(void)
 {
 	struct timespec	ts;
@@ -219,6 +228,28 @@ sbuf_free(struct sbuf *b)
 {
 	FREE(b->data);
 	b->len = b->cap = 0;
+}
+
+void
+url_redact(const char *url, bool no_path, char *buf, size_t len)
+{
+	const char	*auth = strstr(url, "://");
+	const char	*host, *slash, *at, *colon;
+
+	if (auth == NULL) {
+		snprintf(buf, len, "%s", url);
+		return;
+	}
+	host = auth + 3;
+	slash = host + strcspn(host, "/?#");
+	at = memchr(host, '@', (size_t)(slash - host));
+	colon = at != NULL ? memchr(host, ':', (size_t)(at - host)) : NULL;
+	if (colon != NULL)
+		snprintf(buf, len, "%.*s:***%.*s%s", (int)(colon - url), url,
+		    (int)(slash - at), at, no_path && *slash ? "/..." : slash);
+	else
+		snprintf(buf, len, "%.*s%s", (int)(slash - url), url,
+		    no_path && *slash ? "/..." : slash);
 }
 
 void

@@ -26,6 +26,8 @@ char	*xasprintf(const char *fmt, ...) PRINTF(1, 2);
 
 /* Milliseconds on CLOCK_MONOTONIC: for every interval and deadline. */
 int64_t	 mono_ms(void);
+/* Microseconds on CLOCK_MONOTONIC: for measuring short durations. */
+int64_t	 mono_us(void);
 /* Wall clock in milliseconds since the epoch: for display only. */
 int64_t	 wall_ms(void);
 /* Format a wall-clock time (ms since epoch) as RFC 3339 UTC, second
@@ -54,6 +56,13 @@ void	 sbuf_puts(struct sbuf *b, const char *s);
 void	 sbuf_printf(struct sbuf *b, const char *fmt, ...) PRINTF(2, 3);
 void	 sbuf_reset(struct sbuf *b);
 void	 sbuf_free(struct sbuf *b);
+
+/*
+ * A URL fit for logs and /status: the password of "user:pass@" becomes
+ * "***"; with no_path, everything after the host is "/..." too (webhook
+ * URLs carry their secret in the path).
+ */
+void	 url_redact(const char *url, bool no_path, char *buf, size_t len);
 
 /* Copy s into dst (size n), replacing control characters by spaces and
  * cutting at n-1 bytes: for reasons that end up in one-line replies. */

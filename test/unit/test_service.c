@@ -382,6 +382,27 @@ test_agent_request(void **state)
 }
 
 static void
+test_url_redact(void **state)
+{
+	char	buf[256];
+
+	url_redact("http://admin:s3cret@127.0.0.1:8404/stats;csv", false, buf,
+	    sizeof(buf));
+	assert_string_equal(buf, "http://admin:***@127.0.0.1:8404/stats;csv");
+	url_redact("http://127.0.0.1:8404/stats", false, buf, sizeof(buf));
+	assert_string_equal(buf, "http://127.0.0.1:8404/stats");
+	url_redact("https://hooks.slack.com/services/T0/B0/XyZ", true, buf,
+	    sizeof(buf));
+	assert_string_equal(buf, "https://hooks.slack.com/...");
+	url_redact("https://u:p@h/x", true, buf, sizeof(buf));
+	assert_string_equal(buf, "https://u:***@h/...");
+	url_redact("https://h", true, buf, sizeof(buf));
+	assert_string_equal(buf, "https://h");
+	url_redact("/not/a/url", true, buf, sizeof(buf));
+	assert_string_equal(buf, "/not/a/url");
+}
+
+static void
 test_durations(void **state)
 {
 	static const struct {
@@ -431,6 +452,7 @@ main(void)
 		cmocka_unit_test(test_check_condition),
 		cmocka_unit_test(test_agent_replies),
 		cmocka_unit_test(test_agent_request),
+		cmocka_unit_test(test_url_redact),
 		cmocka_unit_test(test_durations),
 	};
 
