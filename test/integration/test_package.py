@@ -1,0 +1,269 @@
+"""The .deb: built as "./dev package" builds it (cmake, then cpack -G DEB),
+in a scratch build directory of its own (the tree's build dirs are left
+alone), then taken apart:
+
+* dpkg-deb -c lists the binary, the unit, the sysusers file, the config,
+  both man pages (gzip'd), the copyright and every example (conf/examples,
+  conf/haproxy, conf/hooks);
+* dpkg-deb -I: package name, version from CMakeLists.txt's project(),
+  dpkg's architecture, Depends from dpkg-shlibdeps (libc6, libevent,
+  json-c, libcurl) plus adduser, Recommends haproxy, conffiles naming
+  /etc/hapwatch/hapwatch.json, maintainer scripts that are valid sh and
+  pass shellcheck;
+* dpkg -x: the binary runs "-c -f <root>/etc/hapwatch/hapwatch.json" and
+  prints "configuration OK", and -V gives the package's version; the man
+  pages render with man -l and groff -ww without a warning, and every
+  complete JSON example in hapwatch.json(5) passes -c;
+* the postinst, run with stand-ins for adduser, getent and the systemd
+  helpers, creates the user, adds it to group haproxy, enables the unit
+  and does not try to start it without systemd as PID 1.
+"""
+import gzip
+import json
+import os
+import re
+import stat
+
+import harness as H
+import ops_util as U
+
+BUILD_TIMEOUT = 300.0
+
+
+def project_version():
+    with open(os.path.join(H.SRC, "CMakeLists.txt")) as f:
+        m = re.search(r"project\(hapwatch VERSION ([0-9.]+)", f.read())
+    return m.group(1)
+
+
+class PackageTest(H.Case):
+
+    @classmethod
+    def setUpClass(cls):
+        """One build for every test of this file."""
+        cls.env0 = H.Env(cls.__name__)
+        try:
+            cls.deb = cls.build_deb(cls.env0)
+        except BaseException:
+            cls.env0.close(True)
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env0.close(False)
+
+    @staticmethod
+    def build_deb(env):
+        build = env.path("build")
+        cmake, cpack = U.tool("cmake"), U.tool("cpack")
+        U.tool("dpkg-shlibdeps")	# CPACK_DEBIAN_PACKAGE_SHLIBDEPS
+        U.run([cmake, "-S", H.SRC, "-B", build, "-DWERROR=ON",
+               "-DCMAKE_BUILD_TYPE=RelWithDebInfo"],
+              timeout=BUILD_TIMEOUT, check=True)
+        U.run([cmake, "--build", build, "-j2"], timeout=BUILD_TIMEOUT,
+              check=True)
+        r = U.run([cpack, "-G", "DEB"], cwd=build, timeout=BUILD_TIMEOUT,
+                  check=True)
+        H.log(r.stdout.strip())
+        debs = [f for f in os.listdir(build) if f.endswith(".deb")]
+        if len(debs) != 1:
+            raise AssertionError("cpack made %r:\n%s" % (debs, r.stdout))
+        return os.path.join(build, debs[0])
+
+    def dpkg_deb(self, *args):
+        return U.run([U.tool("dpkg-deb")] + list(args) + [self.deb],
+                     check=True).stdout
+
+    def extract(self):
+        root = self.env.path("root")
+        U.run([U.tool("dpkg-deb"), "-x", self.deb, root], check=True)
+        return root
+
+    def test_contents(self):
+        listing = self.dpkg_deb("-c")
+        files = {}
+        for line in listing.splitlines():
+            parts = line.split()
+            path = parts[5]
+            files[path[1:] if path.startswith("./") else path] = parts[0]
+        want = {
+            "/usr/bin/hapwatch": "-rwxr-xr-x",
+            "/lib/systemd/system/hapwatch.service": "-rw-r--r--",
+            "/usr/lib/sysusers.d/hapwatch.conf": "-rw-r--r--",
+            "/etc/hapwatch/hapwatch.json": "-rw-r--r--",
+            "/usr/share/man/man8/hapwatch.8.gz": "-rw-r--r--",
+            "/usr/share/man/man5/hapwatch.json.5.gz": "-rw-r--r--",
+            "/usr/share/doc/hapwatch/copyright": "-rw-r--r--",
+        }
+        ex = "/usr/share/doc/hapwatch/examples/"
+        conf = os.path.join(H.SRC, "conf")
+        for sub, dest in (("examples", ex), ("haproxy", ex + "haproxy/"),
+                          ("hooks", ex + "hooks/")):
+            top = os.path.join(conf, sub)
+            for d, _, names in os.walk(top):
+                for n in names:
+                    rel = os.path.relpath(os.path.join(d, n), top)
+                    exe = os.access(os.path.join(d, n), os.X_OK)
+                    want[dest + rel] = "-rwxr-xr-x" if exe else "-rw-r--r--"
+        self.assertIn(ex + "haproxy/server-state.cfg", want)
+        self.assertIn(ex + "haproxy/log-trigger.cfg", want)
+        self.assertIn(ex + "haproxy/haproxy.service.d/hapwatch-state.conf",
+                      want)
+        missing = sorted(set(want) - set(files))
+        self.assertEqual(missing, [], "not in the package:\n" + listing)
+        for path, mode in want.items():
+            self.assertEqual(files[path], mode, path)
+        # Nothing of the build or the tests slips in.
+        for path, mode in files.items():
+            if mode.startswith("d"):
+                continue
+            self.assertRegex(path, r"^/(usr/(bin|lib/sysusers\.d|share/(man|"
+                             r"doc/hapwatch))|lib/systemd/system|etc/"
+                             r"hapwatch)(/|$)", path)
+
+    def test_control(self):
+        info = self.dpkg_deb("-I")
+        H.log("dpkg-deb -I:\n" + info)
+        fields = dict(re.findall(r"^ ([A-Z][\w-]*): (.*)$", info, re.M))
+        self.assertEqual(fields["Package"], "hapwatch")
+        self.assertEqual(fields["Version"], project_version())
+        arch = U.run(["dpkg", "--print-architecture"], check=True)
+        self.assertEqual(fields["Architecture"], arch.stdout.strip())
+        deps = [d.strip().split()[0] for d in fields["Depends"].split(",")]
+        for lib in ("libc6", "libcurl4", "libjson-c5", "adduser"):
+            self.assertIn(lib, deps, fields["Depends"])
+        self.assertTrue(any(d.startswith("libevent") for d in deps),
+                        fields["Depends"])
+        self.assertIn("(>=", fields["Depends"], "versions from shlibdeps")
+        self.assertEqual(fields["Recommends"], "haproxy")
+        for name in ("conffiles", "postinst", "prerm", "postrm"):
+            self.assertRegex(info, r"\n\s+\d+ bytes,\s+\d+ lines\s+\*?\s*%s\b"
+                             % name)
+        r = U.run([U.tool("dpkg-deb"), "-I", self.deb, "conffiles"],
+                  check=True)
+        self.assertEqual(r.stdout, "/etc/hapwatch/hapwatch.json\n")
+        ctrl = self.env.path("control")
+        U.run([U.tool("dpkg-deb"), "-e", self.deb, ctrl], check=True)
+        for name in ("postinst", "prerm", "postrm"):
+            p = os.path.join(ctrl, name)
+            self.assertEqual(stat.S_IMODE(os.stat(p).st_mode), 0o755, name)
+            U.run(["/bin/sh", "-n", p], check=True)
+            U.run([U.tool("shellcheck"), "-s", "sh", p], check=True)
+
+    def test_extracted_binary_and_man_pages(self):
+        root = self.extract()
+        binp = os.path.join(root, "usr", "bin", "hapwatch")
+        r = U.run([U.tool("file"), "-b", binp], check=True)
+        self.assertIn("ELF", r.stdout)
+        self.assertIn(", stripped", r.stdout)
+        cfg = os.path.join(root, "etc", "hapwatch", "hapwatch.json")
+        r = U.run([binp, "-c", "-f", cfg])
+        self.assertEqual((r.returncode, r.stdout, r.stderr),
+                         (0, "configuration OK\n", ""))
+        r = U.run([binp, "-V"], check=True)
+        self.assertEqual(r.stdout, "hapwatch %s\n" % project_version())
+        with open(cfg, "rb") as f, \
+                open(os.path.join(H.SRC, "conf", "hapwatch.json"), "rb") as g:
+            self.assertEqual(f.read(), g.read())
+
+        # The man pages: gzip'd, rendered without a warning.
+        for page, sec, title in (("hapwatch.8", "8", "HAPWATCH(8)"),
+                                 ("hapwatch.json.5", "5",
+                                  "HAPWATCH.JSON(5)")):
+            gz = os.path.join(root, "usr", "share", "man", "man" + sec,
+                              page + ".gz")
+            with gzip.open(gz, "rb") as f:
+                src = f.read()
+            with open(os.path.join(H.SRC, "conf", "man", page), "rb") as f:
+                self.assertEqual(src, f.read(), page)
+            plain = self.env.path(page)
+            with open(plain, "wb") as f:
+                f.write(src)
+            r = U.run([U.tool("groff"), "-man", "-Tutf8", "-ww", "-z", plain])
+            self.assertEqual((r.returncode, r.stderr), (0, ""),
+                             "groff warnings in " + page)
+            env = dict(os.environ, MANWIDTH="80", MAN_KEEP_STDERR="1",
+                       LC_ALL="C.UTF-8")
+            r = U.run([U.tool("man"), "-l", gz], env=env)
+            self.assertEqual((r.returncode, r.stderr), (0, ""), page)
+            self.assertTrue(r.stdout.startswith(title), r.stdout[:200])
+            for section in ("NAME", "SYNOPSIS", "DESCRIPTION", "SEE ALSO"):
+                self.assertRegex(r.stdout, r"\n%s\n" % section, page)
+            self.assertLessEqual(max(len(l) for l in
+                                     r.stdout.splitlines()), 132, page)
+
+    def test_man_examples_are_valid(self):
+        """Each JSON example of hapwatch.json(5) that is a whole file passes
+        hapwatch -c; the parts are checked inside a minimal file."""
+        with open(os.path.join(H.SRC, "conf", "man", "hapwatch.json.5")) as f:
+            src = f.read()
+        blocks = re.findall(r"^\.EX\n(.*?)^\.EE\n", src, re.S | re.M)
+        checked = 0
+        for i, b in enumerate(blocks):
+            text = b.replace("\\-", "-").replace("\\e", "\\")
+            if not text.lstrip().startswith(("{", '"')):
+                continue
+            if text.lstrip().startswith('"'):
+                # A fragment: members of the top-level object.
+                frag = json.loads("{" + text + "}")
+                doc = {"services": {"web": {"require": [{"backend": "b"}]}}}
+                doc.update(frag)
+            else:
+                doc = json.loads(text)
+            p = self.env.path("example%d.json" % i)
+            with open(p, "w") as f:
+                json.dump(doc, f)
+            r = U.run([H.hapwatch_bin(), "-c", "-f", p])
+            self.assertEqual((r.returncode, r.stdout, r.stderr),
+                             (0, "configuration OK\n", ""),
+                             "example %d of hapwatch.json(5):\n%s" % (i, text))
+            checked += 1
+        self.assertGreaterEqual(checked, 4)
+
+    def test_postinst(self):
+        """postinst configure with stand-ins that log their arguments."""
+        ctrl = self.env.path("control")
+        U.run([U.tool("dpkg-deb"), "-e", self.deb, ctrl], check=True)
+        bindir = self.env.path("stubs")
+        os.makedirs(bindir)
+        calls = self.env.path("calls")
+        stub = ("#!/bin/sh\necho \"$(basename \"$0\") $*\" >> %s\n" % calls)
+        for name in ("adduser", "deb-systemd-helper", "deb-systemd-invoke",
+                     "systemctl"):
+            with open(os.path.join(bindir, name), "w") as f:
+                f.write(stub + "exit 0\n")
+        # getent: no user hapwatch yet, group haproxy exists. A first
+        # install: deb-systemd-helper's was-enabled answers yes (exit 0, as
+        # the real one does when it has no state for the unit).
+        with open(os.path.join(bindir, "getent"), "w") as f:
+            f.write(stub + '[ "$1 $2" = "group haproxy" ] && '
+                    'echo "haproxy:x:105:" && exit 0\nexit 2\n')
+        for n in os.listdir(bindir):
+            os.chmod(os.path.join(bindir, n), 0o755)
+        env = {"PATH": bindir + ":/usr/bin:/bin"}
+        r = U.run(["/bin/sh", os.path.join(ctrl, "postinst"), "configure",
+                   ""], env=env)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        with open(calls) as f:
+            got = f.read().splitlines()
+        H.log("postinst calls:\n" + "\n".join(got))
+        self.assertIn("adduser --system --group --no-create-home --home "
+                      "/nonexistent --gecos hapwatch daemon --quiet hapwatch",
+                      got)
+        self.assertIn("adduser --quiet hapwatch haproxy", got)
+        self.assertIn("deb-systemd-helper enable hapwatch.service", got)
+        if not os.path.isdir("/run/systemd/system"):
+            self.assertFalse([c for c in got if c.startswith(
+                ("systemctl", "deb-systemd-invoke"))],
+                "tried to start without systemd: %r" % got)
+        for script in ("prerm", "postrm"):
+            for arg in ("remove", "purge", "upgrade"):
+                if script == "postrm" and arg == "purge":
+                    continue	# it removes /var/lib/hapwatch for real
+                r = U.run(["/bin/sh", os.path.join(ctrl, script), arg],
+                          env=env)
+                self.assertEqual(r.returncode, 0, (script, arg, r.stderr))
+
+
+if __name__ == "__main__":
+    H.main()
