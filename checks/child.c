@@ -303,8 +303,8 @@ child_describe(const struct child_result *r, char *buf, size_t len)
 	if (r->spawn_err != 0)
 		snprintf(buf, len, "cannot run: %s", strerror(r->spawn_err));
 	else if (r->timed_out)
-		snprintf(buf, len, "timed out after %lldms, killed",
-		    (long long)r->timeout_ms);
+		snprintf(buf, len, "timed out after %lldms, killed after %lldms",
+		    (long long)r->timeout_ms, (long long)r->duration_ms);
 	else if (WIFEXITED(r->status))
 		snprintf(buf, len, "exit %d", WEXITSTATUS(r->status));
 	else if (WIFSIGNALED(r->status))
