@@ -764,6 +764,22 @@ conf_free(struct conf *c)
 	free(c);
 }
 
+bool
+conf_needs_curl(const struct conf *c)
+{
+	size_t	i;
+
+	if (c->haproxy.stats_kind == STATS_HTTP)
+		return true;
+	for (i = 0; i < c->nchecks; i++)
+		if (c->checks[i].kind == CHECK_HTTP)
+			return true;
+	for (i = 0; i < c->nnotifies; i++)
+		if (c->notifies[i].kind == NOTIFY_WEBHOOK)
+			return true;
+	return false;
+}
+
 size_t
 conf_service_index(const struct conf *c, const char *name)
 {

@@ -207,6 +207,9 @@ const char	*conf_default_text(void);
 void		 conf_free(struct conf *c);
 void		 conf_errors_free(struct conf_errors *errs);
 
+/* Whether c uses libcurl: http checks, webhooks, or the stats page. */
+bool		 conf_needs_curl(const struct conf *c);
+
 /* Index of a service by name, or CONF_NONE. */
 size_t		 conf_service_index(const struct conf *c, const char *name);
 const char	*svc_state_name(enum svc_state s);

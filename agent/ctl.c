@@ -21,6 +21,7 @@
 #include <json-c/json.h>
 
 #include "ctl.h"
+#include "curlshim.h"
 #include "util.h"
 
 #define CTL_TIMEOUT_MS		10000
@@ -352,6 +353,10 @@ ctl_main(int argc, char **argv)
 	if (argc >= 2 && strcmp(argv[argc - 1], "--json") == 0) {
 		c.json = true;
 		argc--;
+	}
+	if (!curlshim_load(c.err, sizeof(c.err))) {
+		fprintf(stderr, "hapwatch ctl: %s\n", c.err);
+		return 2;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = ctl_run(&c, argc, argv);

@@ -12,6 +12,7 @@
 #include "checkset.h"
 #include "child.h"
 #include "curlev.h"
+#include "curlshim.h"
 #include "frontend.h"
 #include "hapwatch.h"
 #include "notify.h"
@@ -419,6 +420,22 @@ hw_set_plan(struct hw *hw, const struct conf *conf)
 	log_debug("stats request: %s", poller_request_line(hw->poller));
 }
 
+bool
+hw_need_curl(struct hw *hw, const struct conf *conf)
+{
+	char	err[300];
+
+	if (hw->curl != NULL || !conf_needs_curl(conf))
+		return true;
+	if (!curlshim_load(err, sizeof(err))) {
+		log_errx("%s (http checks, webhooks and the stats page need it; "
+		    "install libcurl4)", err);
+		return false;
+	}
+	hw->curl = curlev_new(hw->base);
+	return true;
+}
+
 void
 hw_retire_notifier(struct hw *hw, struct notifier *nf)
 {
@@ -528,8 +545,11 @@ hw_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 		evsignal_add(hw->signals[i], NULL);
 	}
 	hw->fectl = fectl_new(hw);
-	hw->curl = curlev_new(hw->base);
 	hw->children = childmgr_new(hw->base);
+	if (!hw_need_curl(hw, conf)) {
+		hw_free(hw);
+		return NULL;
+	}
 	hw->checks = checks_new(hw);
 	hw->notifier = notifier_new(hw);
 	if (!hw_bind_listeners(hw)) {

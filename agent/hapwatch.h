@@ -93,7 +93,8 @@ struct hw {
 	struct listener		**listeners;	/* one per conf->listens */
 	size_t			 nlisteners;
 	struct fectl		*fectl;
-	struct curlev		*curl;		/* libcurl on this loop */
+	struct curlev		*curl;		/* libcurl on this loop, or NULL
+						 * while the config needs none */
 	struct childmgr		*children;	/* hooks and exec checks */
 	struct checks		*checks;
 	struct notifier		*notifier;
@@ -132,6 +133,9 @@ void		 hw_logtrig_cb(void *arg);
 /* The stats poller for conf, and the plan of what to ask it. */
 struct poller	*hw_make_poller(struct hw *hw, const struct conf *conf);
 void		 hw_set_plan(struct hw *hw, const struct conf *conf);
+/* Make sure hw->curl exists if conf needs libcurl (loading it). False,
+ * with the reason logged, if libcurl cannot be loaded. */
+bool		 hw_need_curl(struct hw *hw, const struct conf *conf);
 /* Keep a replaced notifier until its hooks and webhooks are done. */
 void		 hw_retire_notifier(struct hw *hw, struct notifier *nf);
 /* One line for systemd's STATUS= and logs. */

@@ -77,6 +77,10 @@ reload_prepare(struct hw *hw, struct staged *st)
 			return false;
 		}
 	}
+	if (!hw_need_curl(hw, nc)) {
+		log_errx("reload: keeping the running config");
+		return false;
+	}
 	st->logtrig_keep = str_eq(nc->haproxy.log_listen,
 	    hw->conf->haproxy.log_listen);
 	if (!st->logtrig_keep && nc->haproxy.log_listen != NULL) {
