@@ -31,6 +31,23 @@ struct curlev_sock {
 	struct event	*ev;
 };
 
+/* Take easy out of the multi handle; returns its transfer (the caller
+ * frees it), or NULL if it had none. */
+static struct curlev_xfer *
+curlev_detach(struct curlev *cv, CURL *easy)
+{
+	char			*priv = NULL;
+	struct curlev_xfer	*x;
+
+	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
+	x = (struct curlev_xfer *)priv;
+	curl_multi_remove_handle(cv->multi, easy);
+	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
+	if (x != NULL)
+		TAILQ_REMOVE(&cv->xfers, x, link);
+	return x;
+}
+
 static void
 curlev_check_done(struct curlev *cv)
 {
@@ -41,16 +58,10 @@ curlev_check_done(struct curlev *cv)
 	while ((msg = curl_multi_info_read(cv->multi, &left)) != NULL) {
 		CURL		*easy = msg->easy_handle;
 		CURLcode	 rc = msg->data.result;
-		char		*priv = NULL;
 
 		if (msg->msg != CURLMSG_DONE)
 			continue;
-		curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-		x = (struct curlev_xfer *)priv;
-		curl_multi_remove_handle(cv->multi, easy);
-		curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-		if (x != NULL) {
-			TAILQ_REMOVE(&cv->xfers, x, link);
+		if ((x = curlev_detach(cv, easy)) != NULL) {
 			x->cb(x->arg, easy, rc);
 			free(x);
 		}
@@ -168,17 +179,7 @@ curlev_add(struct curlev *cv, CURL *easy, curlev_done_cb *cb, void *arg)
 void
 curlev_remove(struct curlev *cv, CURL *easy)
 {
-	char			*priv = NULL;
-	struct curlev_xfer	*x;
-
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-	x = (struct curlev_xfer *)priv;
-	curl_multi_remove_handle(cv->multi, easy);
-	curl_easy_setopt(easy, CURLOPT_PRIVATE, NULL);
-	if (x != NULL) {
-		TAILQ_REMOVE(&cv->xfers, x, link);
-		free(x);
-	}
+	free(curlev_detach(cv, easy));
 }
 
 void

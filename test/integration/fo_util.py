@@ -190,29 +190,6 @@ def minimal_haproxy(case, backend_ports, name="haproxy", extra=""):
                         name=name).start()
 
 
-# ---- unix-socket HTTP (hapwatch's admin socket, from any namespace) -------
-
-def unix_http(path, method, url, timeout=H.T_IO):
-    """One HTTP/1.0 request over a unix socket -> (status, body str)."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout * H.SCALE)
-    try:
-        s.connect(path)
-        s.sendall(("%s %s HTTP/1.0\r\nHost: localhost\r\n\r\n" % (
-            method, url)).encode())
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    status = int(head.split(b" ", 2)[1])
-    return status, body.decode("utf-8", "replace")
-
-
 # ---- network namespaces (test_keepalived) --------------------------------
 
 IP = "/usr/sbin/ip"
@@ -334,7 +311,8 @@ class NsHapwatch(H.Hapwatch):
         return self
 
     def status(self):
-        st, body = unix_http(self.admin_sock, "GET", "/status")
+        st, _, body = H.unix_http(self.admin_sock, "GET", "/status")
+        body = body.decode("utf-8", "replace")
         if st != 200:
             raise AssertionError("/status answered %d: %r" % (st, body))
         return json.loads(body)

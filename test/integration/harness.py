@@ -343,6 +343,39 @@ class Conn:
         self.sock.close()
 
 
+def unix_request(path, payload, timeout=T_IO):
+    """Send payload on a fresh unix-socket connection and read to EOF."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout * SCALE)
+    try:
+        s.connect(path)
+        s.sendall(payload)
+        data = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    finally:
+        s.close()
+    return data
+
+
+def unix_http(path, method, target, headers=None, timeout=T_IO):
+    """One HTTP/1.1 request on a fresh unix-socket connection (hapwatch's
+    admin socket) -> (status, headers with lower-case names, body)."""
+    h = {"Connection": "close"}
+    h.update(headers or {})
+    data = unix_request(path, build_request(method, target, h), timeout)
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return int(lines[0].split(" ", 2)[1]), hdrs, body
+
+
 def build_request(method, path, headers=None, version="1.1", body=b""):
     h = {"Host": "127.0.0.1"}
     h.update(headers or {})
@@ -610,20 +643,8 @@ class HAProxy:
 
     def cli(self, cmd, timeout=T_IO):
         """One-shot CLI request: "cmd\\n", read to EOF."""
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(timeout * SCALE)
-        try:
-            s.connect(self.sock)
-            s.sendall(cmd.encode() + b"\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            s.close()
-        return data.decode("utf-8", "replace")
+        return unix_request(self.sock, cmd.encode() + b"\n",
+                            timeout).decode("utf-8", "replace")
 
     def cli_ok(self, cmd):
         """A command that succeeds silently ("\\n"); fail otherwise."""

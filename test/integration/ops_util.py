@@ -75,34 +75,8 @@ def ctl(socket_or_url, *args, token=None, env=None, timeout=30.0):
     return r.returncode, r.stdout, r.stderr
 
 
-# ---- HTTP over a unix socket ---------------------------------------------
-
-def unix_http(path, method, target, headers=None, timeout=H.T_IO):
-    """One HTTP/1.1 request on a fresh unix-socket connection ->
-    (status, headers, body), parsed as harness.Conn does."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout * H.SCALE)
-    try:
-        s.connect(path)
-        h = {"Connection": "close"}
-        h.update(headers or {})
-        s.sendall(H.build_request(method, target, h))
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    finally:
-        s.close()
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    hdrs = {}
-    for line in lines[1:]:
-        k, _, v = line.partition(":")
-        hdrs[k.strip().lower()] = v.strip()
-    return status, hdrs, body
+# HTTP over a unix socket: the harness's.
+unix_http = H.unix_http
 
 
 # ---- starting hapwatch with its own environment --------------------------
