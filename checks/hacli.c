@@ -98,7 +98,12 @@ hacli_event_cb(struct bufferevent *bev, short what, void *arg)
 static void
 hacli_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
-	hacli_finish(arg, HACLI_ETIMEOUT, ETIMEDOUT);
+	struct hacli_req	*req = arg;
+
+	if (req->connect_err != 0)
+		hacli_finish(req, HACLI_ECONNECT, req->connect_err);
+	else
+		hacli_finish(req, HACLI_ETIMEOUT, ETIMEDOUT);
 }
 
 struct hacli_req *
@@ -129,10 +134,19 @@ hacli_request(struct event_base *base, const struct hw_addr *addr,
 	tv.tv_usec = (timeout_ms % 1000) * 1000;
 	evtimer_add(req->deadline, &tv);
 	if (bufferevent_socket_connect(req->bev,
-	    (const struct sockaddr *)&addr->ss, (int)addr->len) < 0)
+	    (const struct sockaddr *)&addr->ss, (int)addr->len) < 0) {
+		/*
+		 * Failed at once (no such socket, permission denied, out of
+		 * fds). libevent reports ECONNREFUSED through the event
+		 * callback, but these through nothing: finish from the loop
+		 * now, not at the deadline.
+		 */
 		req->connect_err = errno != 0 ? errno : ECONNREFUSED;
-	else
+		tv.tv_sec = tv.tv_usec = 0;
+		evtimer_add(req->deadline, &tv);
+	} else {
 		bufferevent_enable(req->bev, EV_READ);
+	}
 	return req;
 }
 
