@@ -19,7 +19,10 @@ struct fe {
 	enum fe_applied			 applied;
 	bool				 sent_enable;	/* in the request in flight */
 	bool				 in_flight;
+	/* We may have disabled it: set when a disable is sent, cleared only
+	 * when an enable is confirmed. was_ours: its value before the send. */
 	bool				 disabled_by_us;
+	bool				 was_ours;
 	char				 error[128];
 };
 
@@ -28,6 +31,8 @@ struct fectl {
 	struct fe		*fes;
 	size_t			 n;
 	struct hacli_req	*req;
+	unsigned		 gen;		/* HAProxy processes seen */
+	unsigned		 req_gen;	/* gen the request went to */
 	bool			 again;
 	bool			 restoring;
 	void			(*done)(void *);
@@ -102,27 +107,31 @@ fe_wanted(const struct fectl *f, const struct fe *fe)
 }
 
 static bool
-fe_benign(const char *out, size_t len)
+fe_already(const char *out, size_t len)
 {
 	static const char	already[] = "All sockets are already ";
 
-	/* Already in the wanted state: not an error. */
 	return len >= sizeof(already) - 1 &&
 	    memcmp(out, already, sizeof(already) - 1) == 0;
 }
 
+/* HAProxy's answer to the command sent for fe. */
 static void
 fe_result(struct fectl *f, struct fe *fe, const char *out, size_t len)
 {
 	bool	enable = fe->sent_enable;
 
 	fe->in_flight = false;
-	if (len == 0 || fe_benign(out, len)) {
+	if (len == 0 || fe_already(out, len)) {
 		if (fe->applied != (enable ? FE_ENABLED : FE_DISABLED))
-			log_notice("frontend %s: %s", fe->name,
-			    enable ? "enabled" : "disabled (clients now get a reset)");
+			log_notice("frontend %s: %s%s", fe->name,
+			    enable ? "enabled" : "disabled (clients now get a reset)",
+			    len > 0 ? " (it already was)" : "");
 		fe->applied = enable ? FE_ENABLED : FE_DISABLED;
-		fe->disabled_by_us = !enable;
+		/* Enabled: not ours any more. Already disabled before our
+		 * first disable: the operator's, to leave so on stop. */
+		if (enable || (len > 0 && !fe->was_ours))
+			fe->disabled_by_us = false;
 		fe->error[0] = '\0';
 		return;
 	}
@@ -137,6 +146,8 @@ fe_result(struct fectl *f, struct fe *fe, const char *out, size_t len)
 		str_sanitize(fe->error, sizeof(fe->error), msg);
 	}
 	fe->applied = FE_ERROR;
+	if (!enable)
+		fe->disabled_by_us = fe->was_ours;
 	log_errx("frontend %s: HAProxy refused \"%s frontend\": %s",
 	    fe->name, enable ? "enable" : "disable", fe->error);
 }
@@ -152,7 +163,9 @@ fectl_done_cb(void *arg, const struct hacli_result *r)
 	int		 n = -1;
 
 	f->req = NULL;
-	if (r->status == HACLI_OK)
+	/* An answer from the process before a reload says nothing of the new
+	 * one, which fectl_reapply() already marked unknown. */
+	if (r->status == HACLI_OK && f->req_gen == f->gen)
 		n = hacli_split(r->reply, r->len, starts, lens, 256);
 	for (i = 0; i < f->n; i++) {
 		struct fe *fe = &f->fes[i];
@@ -160,14 +173,16 @@ fectl_done_cb(void *arg, const struct hacli_result *r)
 		if (!fe->in_flight)
 			continue;
 		if (n < 0 || k >= (size_t)n) {
-			/* No word from HAProxy: try again on the next poll. */
+			/* No word: HAProxy may or may not have done it. Send
+			 * it again on the next poll. */
 			fe->in_flight = false;
+			fe->applied = FE_UNKNOWN;
 			continue;
 		}
 		fe_result(f, fe, starts[k], lens[k]);
 		k++;
 	}
-	if (n < 0)
+	if (n < 0 && f->req_gen == f->gen)
 		log_warnx("frontend control: %s on %s", hacli_status_str(r->status),
 		    f->hw->stats_shown);
 	if (f->again) {
@@ -206,8 +221,13 @@ fectl_send(struct fectl *f)
 		    want ? "enable" : "disable", fe->name);
 		fe->sent_enable = want;
 		fe->in_flight = true;
+		if (!want) {
+			fe->was_ours = fe->disabled_by_us;
+			fe->disabled_by_us = true;
+		}
 		count++;
 	}
+	f->req_gen = f->gen;
 	if (count > 0)
 		f->req = hacli_request(f->hw->base, &f->hw->conf->haproxy.stats_addr,
 		    line.data, FE_MAX_REPLY, f->hw->conf->haproxy.timeout,
@@ -233,11 +253,9 @@ fectl_reapply(struct fectl *f)
 {
 	size_t	i;
 
-	for (i = 0; i < f->n; i++) {
-		if (f->fes[i].applied == FE_DISABLED)
-			f->fes[i].disabled_by_us = true;
+	f->gen++;
+	for (i = 0; i < f->n; i++)
 		f->fes[i].applied = FE_UNKNOWN;
-	}
 	fectl_update(f);
 }
 
