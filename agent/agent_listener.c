@@ -26,6 +26,7 @@
 struct aconn {
 	struct lconn	 lc;
 	struct event	*ev;
+	int64_t		 deadline;	/* for the line, then for the drain */
 	size_t		 len;
 	bool		 replied;
 	char		 line[AGENT_LINE_MAX + 1];
@@ -80,6 +81,21 @@ agent_parse_request(const char *buf, size_t len, char *name, size_t namelen)
 	return AGENT_REQ_OK;
 }
 
+/* (Re)arm c's event for what is left until its deadline: a peer sending a
+ * byte at a time must not extend it, as a persistent timeout would. */
+static void
+aconn_arm(struct aconn *c)
+{
+	int64_t		left = c->deadline - mono_ms();
+	struct timeval	tv;
+
+	if (left < 1)
+		left = 1;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	event_add(c->ev, &tv);
+}
+
 static void
 aconn_free(struct aconn *c)
 {
@@ -102,7 +118,6 @@ aconn_reply(struct aconn *c, size_t idx, const char *text)
 	struct listener	*l = c->lc.ls;
 	char		 buf[192];
 	size_t		 n;
-	struct timeval	 tv = { AGENT_TIMEOUT_MS / 1000, 0 };
 
 	if (idx != CONF_NONE) {
 		struct svc *s = &l->hw->svcs[idx];
@@ -118,7 +133,8 @@ aconn_reply(struct aconn *c, size_t idx, const char *text)
 	(void)!send(c->lc.fd, buf, n, MSG_NOSIGNAL);
 	shutdown(c->lc.fd, SHUT_WR);
 	c->replied = true;
-	event_add(c->ev, &tv);
+	c->deadline = mono_ms() + AGENT_TIMEOUT_MS;
+	aconn_arm(c);
 }
 
 /* A line naming the service arrived (or not). */
@@ -163,6 +179,8 @@ aconn_cb(evutil_socket_t fd, short what, void *arg)
 		n = recv(fd, drain, sizeof(drain), 0);
 		if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
 			aconn_free(c);
+		else
+			aconn_arm(c);
 		return;
 	}
 	n = recv(fd, c->line + c->len, sizeof(c->line) - c->len, 0);
@@ -174,20 +192,22 @@ aconn_cb(evutil_socket_t fd, short what, void *arg)
 	}
 	c->len += (size_t)n;
 	aconn_line(c);
+	if (!c->replied)
+		aconn_arm(c);
 }
 
 void
 agent_accept(struct listener *l, int fd)
 {
 	struct aconn	*c = xcalloc(1, sizeof(*c));
-	struct timeval	 tv = { AGENT_TIMEOUT_MS / 1000, 0 };
 
 	c->lc.fd = fd;
 	c->lc.close = aconn_close_cb;
 	c->ev = event_new(l->hw->base, fd, EV_READ | EV_PERSIST, aconn_cb, c);
 	listener_conn_add(l, &c->lc);
+	c->deadline = mono_ms() + AGENT_TIMEOUT_MS;
 	if (l->conf->svc != CONF_NONE)
 		aconn_reply(c, l->conf->svc, NULL);
 	else
-		event_add(c->ev, &tv);
+		aconn_arm(c);
 }

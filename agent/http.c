@@ -59,9 +59,13 @@ struct hconn {
 	char		*out;		/* unsent answer */
 	size_t		 outlen;
 	size_t		 outoff;
-	int64_t		 req_start;	/* first byte of a partial request */
+	int64_t		 req_start;	/* first byte of a partial request, or
+					 * the accept, or the end of a stall */
+	int64_t		 linger_until;
 	bool		 pp_pending;	/* PROXY header still expected */
+	bool		 answered;	/* an answer was sent: idle rules now */
 	bool		 closing;	/* close once out is sent */
+	bool		 unread;	/* closing with input maybe unread */
 	bool		 lingering;	/* write side shut, draining input */
 };
 
@@ -77,10 +81,8 @@ http_reason(int code)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
-	case 411: return "Length Required";
 	case 413: return "Content Too Large";
 	case 431: return "Request Header Fields Too Large";
-	case 500: return "Internal Server Error";
 	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
 	default: return code < 400 ? "OK" : code < 500 ? "Bad Request" :
@@ -119,20 +121,21 @@ http_simple(struct hw *hw, struct sbuf *out, int code, enum conn_mode cm,
 	http_render(out, code, cm, head, "text/plain", extra, body, (size_t)n);
 }
 
+/* libevent's common timeouts (O(1) for the many connections that share
+ * them), made once per daemon. */
 static const struct timeval *
-common_timeout(struct event_base *base, int ms)
+common_timeout(struct hw *hw, int ms)
 {
-	static const struct timeval	*read_tv, *idle_tv;
-	struct timeval			 tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
 
 	if (ms == READ_TIMEOUT_MS) {
-		if (read_tv == NULL)
-			read_tv = event_base_init_common_timeout(base, &tv);
-		return read_tv;
+		if (hw->tv_read == NULL)
+			hw->tv_read = event_base_init_common_timeout(hw->base, &tv);
+		return hw->tv_read;
 	}
-	if (idle_tv == NULL)
-		idle_tv = event_base_init_common_timeout(base, &tv);
-	return idle_tv;
+	if (hw->tv_idle == NULL)
+		hw->tv_idle = event_base_init_common_timeout(hw->base, &tv);
+	return hw->tv_idle;
 }
 
 static void
@@ -340,7 +343,7 @@ http_admin(struct listener *l, const struct http_req *req,
 	return true;
 }
 
-/* Answer one parsed request. Returns false if the connection must close. */
+/* Answer one parsed request into out. */
 static void
 http_route(struct listener *l, const struct http_req *req, enum conn_mode cm,
     struct sbuf *out)
@@ -404,17 +407,17 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 		case HTTP_PARSE_INCOMPLETE:
 			return pos;
 		case HTTP_PARSE_BAD:
-			c->closing = true;
+			c->closing = c->unread = true;
 			http_simple(l->hw, out, 400, CM_CLOSE, false, NULL,
 			    "bad request");
 			return len;
 		case HTTP_PARSE_TOO_BIG:
-			c->closing = true;
+			c->closing = c->unread = true;
 			http_simple(l->hw, out, 431, CM_CLOSE, false, NULL,
 			    "request head too large");
 			return len;
 		case HTTP_PARSE_VERSION:
-			c->closing = true;
+			c->closing = c->unread = true;
 			http_simple(l->hw, out, 505, CM_CLOSE, false, NULL,
 			    "HTTP/1.0 or HTTP/1.1 only");
 			return len;
@@ -425,7 +428,7 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 		if (req.chunked || req.content_length > 0) {
 			if (req.chunked || !http_is_admin_post(l, &req) ||
 			    req.content_length > MAX_ADMIN_BODY) {
-				c->closing = true;
+				c->closing = c->unread = true;
 				http_simple(l->hw, out, 413, CM_CLOSE, false, NULL,
 				    "no request body allowed here");
 				return len;
@@ -455,20 +458,21 @@ hconn_arm(struct hconn *c, struct event_base *base)
 	struct timeval	tv;
 	int64_t		left;
 
-	if (c->lingering) {
-		tv.tv_sec = LINGER_TIMEOUT_MS / 1000;
-		tv.tv_usec = 0;
-		event_add(c->ev, &tv);
-	} else if (c->inlen > 0 || c->pp_pending) {
+	/* Absolute deadlines: a peer dribbling bytes must not extend them
+	 * (a persistent event would restart its timeout on every read). */
+	if (c->lingering)
+		left = c->linger_until - mono_ms();
+	else if (c->inlen > 0 || c->pp_pending || !c->answered)
 		left = c->req_start + READ_TIMEOUT_MS - mono_ms();
-		if (left < 1)
-			left = 1;
-		tv.tv_sec = left / 1000;
-		tv.tv_usec = (left % 1000) * 1000;
-		event_add(c->ev, &tv);
-	} else {
-		event_add(c->ev, common_timeout(base, IDLE_TIMEOUT_MS));
+	else {
+		event_add(c->ev, common_timeout(c->lc.ls->hw, IDLE_TIMEOUT_MS));
+		return;
 	}
+	if (left < 1)
+		left = 1;
+	tv.tv_sec = left / 1000;
+	tv.tv_usec = (left % 1000) * 1000;
+	event_add(c->ev, &tv);
 }
 
 /* Shut our side and drain the peer's for a moment, so that unread input
@@ -478,6 +482,7 @@ hconn_linger(struct hconn *c)
 {
 	shutdown(c->lc.fd, SHUT_WR);
 	c->lingering = true;
+	c->linger_until = mono_ms() + LINGER_TIMEOUT_MS;
 	hconn_arm(c, event_get_base(c->ev));
 }
 
@@ -502,8 +507,7 @@ hconn_send(struct hconn *c, const char *data, size_t len)
 			c->wev = event_new(event_get_base(c->ev), c->lc.fd, EV_WRITE,
 			    hconn_write_cb, c);
 		event_del(c->ev);
-		event_add(c->wev, common_timeout(event_get_base(c->ev),
-		    READ_TIMEOUT_MS));
+		event_add(c->wev, common_timeout(c->lc.ls->hw, READ_TIMEOUT_MS));
 	}
 	return true;
 }
@@ -577,7 +581,10 @@ hconn_feed(struct hconn *c, const char *data, size_t len)
 		hconn_free(c);		/* bad PROXY header: no answer */
 		return;
 	}
-	hconn_after_send(c, used < len);
+	if (out.len > 0)
+		c->answered = true;
+	c->unread = c->unread || used < len;
+	hconn_after_send(c, c->unread);
 }
 
 /*
@@ -595,6 +602,8 @@ hconn_read(struct hconn *c, evutil_socket_t fd)
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0 && !(n < 0 && errno == EAGAIN))
 			hconn_free(c);
+		else
+			hconn_arm(c, event_get_base(c->ev));
 		return true;
 	}
 	/* Bound what a partial request may hold: head + PROXY + body. */
@@ -648,12 +657,14 @@ hconn_write_cb(evutil_socket_t fd, short what, void *arg)
 	if (n > 0)
 		c->outoff += (size_t)n;
 	if (c->outoff < c->outlen) {
-		event_add(c->wev, common_timeout(event_get_base(c->ev),
-		    READ_TIMEOUT_MS));
+		event_add(c->wev, common_timeout(c->lc.ls->hw, READ_TIMEOUT_MS));
 		return;
 	}
 	c->outlen = c->outoff = 0;
-	hconn_after_send(c, c->inlen > 0);
+	/* Our own backpressure held the rest: it gets a full read timeout. */
+	if (c->inlen > 0)
+		c->req_start = mono_ms();
+	hconn_after_send(c, c->unread || c->inlen > 0);
 }
 
 void
@@ -682,7 +693,7 @@ http_accept(struct listener *l, int fd)
 	if (c->pp_pending)
 		hconn_arm(c, l->hw->base);
 	else
-		event_add(c->ev, common_timeout(l->hw->base, READ_TIMEOUT_MS));
+		event_add(c->ev, common_timeout(l->hw, READ_TIMEOUT_MS));
 }
 
 void
