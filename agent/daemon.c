@@ -64,6 +64,23 @@ hw_check_state(void *arg, size_t idx, const char **reason)
 	return checks_state(hw->checks, idx, reason);
 }
 
+/*
+ * Until when the last good snapshot stands: grace after the last good
+ * poll, and at least until the next poll is due while the last one was
+ * good (a grace shorter than the interval must not make stats look
+ * stale between two good polls).
+ */
+static int64_t
+hw_fresh_until(const struct hw *hw)
+{
+	const struct conf_haproxy	*h = &hw->conf->haproxy;
+	int64_t				 span = h->grace;
+
+	if (hw->stats.last_error == POLL_OK && span < h->interval + h->timeout)
+		span = h->interval + h->timeout;
+	return hw->stats.last_ok + span;
+}
+
 void
 hw_evaluate(struct hw *hw)
 {
@@ -74,15 +91,19 @@ hw_evaluate(struct hw *hw)
 
 	memset(&in, 0, sizeof(in));
 	in.now = mono_ms();
-	in.answered = hw->stats.answered;
 	in.snap = hw->stats.snap;
 	in.stats_fresh = hw->stats.snap != NULL &&
-	    in.now - hw->stats.last_ok <= hw->conf->haproxy.grace;
+	    in.now <= hw_fresh_until(hw);
+	/* After a reload, the snapshot at hand was polled with the old plan:
+	 * a newly required backend is not in it. Judge nothing on it (unless
+	 * it has gone stale: then everything fails alike). */
+	in.answered = hw->stats.answered &&
+	    !(hw->stats.await_plan && in.stats_fresh);
 	in.settle_until = hw->stats.settle_until;
 	in.check_state = hw_check_state;
 	in.check_arg = hw;
 	if (in.stats_fresh)
-		next = hw->stats.last_ok + hw->conf->haproxy.grace + 1;
+		next = hw_fresh_until(hw) + 1;
 	hw->stats.fresh = in.stats_fresh;
 	for (i = 0; i < hw->nsvcs; i++) {
 		struct svc	*s = &hw->svcs[i];
@@ -168,13 +189,8 @@ static void
 hw_note_pid(struct hw *hw, const struct hap_info *info, int64_t now)
 {
 	int64_t	settle = hw->conf->haproxy.settle;
-	int64_t	young = settle - info->uptime_sec * 1000;
 
 	if (hw->stats.pid == 0) {
-		/* First sight. A process younger than settle has not checked
-		 * its servers yet either: its word is as early as a reload's. */
-		if (young > 0)
-			hw->stats.settle_until = now + young;
 		log_info("HAProxy %s, pid %d, up %llds", info->version, info->pid,
 		    (long long)info->uptime_sec);
 	} else if (info->pid != hw->stats.pid) {
@@ -187,13 +203,38 @@ hw_note_pid(struct hw *hw, const struct hap_info *info, int64_t now)
 	hw->stats.pid = info->pid;
 }
 
-/* The stats page shows no Pid: its counters told of a new process. */
+/*
+ * However it came (a start, a reload we saw or one we missed between two
+ * polls), a process younger than settle has not checked its servers yet:
+ * until it is settle old, its word may not bring a service up. Its age is
+ * Uptime_sec from show info, or on the stats page the largest backend
+ * lastchg (never more than its uptime: the page's own proxy never changes
+ * state), in whole seconds, so it errs young.
+ */
+static void
+hw_note_age(struct hw *hw, const struct hap_snapshot *snap, int64_t now)
+{
+	int64_t	settle = hw->conf->haproxy.settle, age, until;
+
+	if (snap->has_info)
+		age = snap->info.uptime_sec * 1000;
+	else if (snap->max_lastchg >= 0)
+		age = snap->max_lastchg * 1000;
+	else
+		return;
+	until = now + settle - age;
+	if (age < settle && until > hw->stats.settle_until)
+		hw->stats.settle_until = until;
+}
+
+/* The stats page shows no Pid: its backends' ages told of a new process. */
 static void
 hw_note_new_process(struct hw *hw, int64_t now)
 {
 	hw->stats.reloads++;
 	hw->stats.settle_until = now + hw->conf->haproxy.settle;
-	log_notice("HAProxy restarted or reloaded (stats page counters reset)");
+	log_notice("HAProxy restarted or reloaded (the stats page's backends "
+	    "are younger than the last poll)");
 	fectl_reapply(hw->fectl);
 }
 
@@ -230,6 +271,7 @@ hw_poll_cb(void *arg, struct poll_result *res)
 			hw_note_pid(hw, &res->snap->info, now);
 		else if (res->new_process)
 			hw_note_new_process(hw, now);
+		hw_note_age(hw, res->snap, now);
 		if (st->snap != NULL) {
 			stats_snapshot_free(st->snap);
 			free(st->snap);
@@ -238,6 +280,7 @@ hw_poll_cb(void *arg, struct poll_result *res)
 		res->snap = NULL;
 		st->last_ok = now;
 		st->last_ok_wall = st->last_poll_wall;
+		st->await_plan = false;
 	} else {
 		st->errors++;
 		st->errors_by[res->error]++;
@@ -302,12 +345,41 @@ hw_build_plan(const struct conf *c, struct poll_plan *plan)
 			plan->all_servers |= plan->targets[k].servers;
 }
 
+/* Hooks still running, in the notifier and in retired ones. */
+static size_t
+hw_hooks_running(const struct hw *hw)
+{
+	size_t	i, n = notifier_hooks_running(hw->notifier);
+
+	for (i = 0; i < hw->nretired; i++)
+		n += notifier_hooks_running(hw->retired[i]);
+	return n;
+}
+
+/* The stop's last step: leave once running hooks are done (each is killed
+ * at its own timeout, and the stop deadline bounds the wait). */
 static void
-hw_stop_done(void *arg)
+hw_stop_step(evutil_socket_t fd, short what, void *arg)
 {
 	struct hw	*hw = arg;
+	struct timeval	 tv = { 0, 100 * 1000 };
 
-	event_base_loopexit(hw->base, NULL);
+	if (hw_hooks_running(hw) == 0) {
+		event_base_loopexit(hw->base, NULL);
+		return;
+	}
+	if (hw->stop_step == NULL) {
+		log_notice("stop: waiting for %zu running hook(s)",
+		    hw_hooks_running(hw));
+		hw->stop_step = evtimer_new(hw->base, hw_stop_step, hw);
+	}
+	evtimer_add(hw->stop_step, &tv);
+}
+
+static void
+hw_stop_frontends_done(void *arg)
+{
+	hw_stop_step(-1, 0, arg);
 }
 
 static void
@@ -315,14 +387,21 @@ hw_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hw	*hw = arg;
 
-	log_warnx("stop: HAProxy did not confirm frontend restore in time");
+	log_warnx("stop: %s in time", hw_hooks_running(hw) > 0 ?
+	    "hooks did not finish" :
+	    "HAProxy did not confirm frontend restore");
 	event_base_loopexit(hw->base, NULL);
 }
 
-/* A clean stop: stop listening, restore frontends, then leave the loop. */
+/*
+ * A clean stop: stop listening and polling, give HAProxy its frontends
+ * back, let running hooks finish (a takeover cut in half is worse than a
+ * slow stop), then leave the loop. Queued hooks and webhooks are dropped.
+ */
 static void
 hw_stop(struct hw *hw, const char *why)
 {
+	int64_t		ms = hw->conf->haproxy.timeout + 500;
 	struct timeval	tv;
 	size_t		i;
 
@@ -335,11 +414,16 @@ hw_stop(struct hw *hw, const char *why)
 		listener_update(hw->listeners[i]);
 	poller_free(hw->poller);
 	hw->poller = NULL;
-	tv.tv_sec = (hw->conf->haproxy.timeout + 500) / 1000;
-	tv.tv_usec = ((hw->conf->haproxy.timeout + 500) % 1000) * 1000;
+	for (i = 0; i < hw->conf->nnotifies; i++)
+		if (hw->conf->notifies[i].kind == NOTIFY_EXEC &&
+		    hw->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS + 500 > ms)
+			ms = hw->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS +
+			    500;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
 	hw->stop_ev = evtimer_new(hw->base, hw_stop_deadline_cb, hw);
 	evtimer_add(hw->stop_ev, &tv);
-	fectl_restore(hw->fectl, hw_stop_done, hw);
+	fectl_restore(hw->fectl, hw_stop_frontends_done, hw);
 }
 
 static void
@@ -622,6 +706,8 @@ hw_free(struct hw *hw)
 		event_free(hw->eval_ev);
 	if (hw->stop_ev != NULL)
 		event_free(hw->stop_ev);
+	if (hw->stop_step != NULL)
+		event_free(hw->stop_step);
 	if (hw->house_ev != NULL)
 		event_free(hw->house_ev);
 	conf_free(hw->conf);

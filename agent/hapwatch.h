@@ -31,9 +31,9 @@ struct statefile;
 #define POLL_HIST_N		10
 
 /* HTTP status codes counted one by one; others go to "other". */
-#define HTTP_CODES	{ 200, 202, 400, 401, 404, 405, 408, 411, 413, \
-			  431, 500, 503, 505 }
-#define HTTP_NCODES	13
+#define HTTP_CODES	{ 200, 202, 400, 401, 404, 405, 408, 413, 431, \
+			  503, 505 }
+#define HTTP_NCODES	11
 
 struct hw_stats {
 	struct hap_snapshot	*snap;		/* last good; owned */
@@ -44,6 +44,8 @@ struct hw_stats {
 	int64_t			 last_poll_wall;
 	int			 pid;		/* HAProxy's, 0 before the first */
 	int64_t			 settle_until;	/* mono ms */
+	bool			 await_plan;	/* reloaded: hold verdicts until a
+						 * poll of the new plan answers */
 	uint64_t		 polls;
 	uint64_t		 reloads;
 	uint64_t		 errors;
@@ -106,6 +108,9 @@ struct hw {
 	uint64_t		 reloads;	/* config reloads (SIGHUP) */
 	uint64_t		 reload_failures;
 	struct event		*stop_ev;	/* hard deadline of a clean stop */
+	struct event		*stop_step;	/* waiting for hooks to end */
+	const struct timeval	*tv_read;	/* libevent common timeouts */
+	const struct timeval	*tv_idle;
 	struct event		*signals[5];
 	int64_t			 started_wall;
 	bool			 stopping;

@@ -179,6 +179,10 @@ reload_commit(struct hw *hw, struct staged *st)
 		st->logtrig = NULL;
 	}
 	reload_poller(hw, st->conf);
+	/* Hold verdicts until a poll with the new plan answers, and ask for
+	 * one now (set_plan already resent any poll in flight). */
+	hw->stats.await_plan = true;
+	poller_trigger(hw->poller);
 	hw->conf = st->conf;
 	st->conf = NULL;
 	checks = checks_new(hw);

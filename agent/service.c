@@ -222,19 +222,30 @@ svc_eval_rule(struct svc *s, const struct svc_input *in)
 		    "all conditions hold");
 }
 
-/* Smallest capacity among backend conditions (100 if none), >= 1 if up. */
+/*
+ * Smallest capacity among backend conditions (100 if none), >= 1 if up.
+ * While a backend's word is missing (stats stale, the backend gone) and
+ * the verdict still holds up (down_after), the last weight stands: an
+ * unknown capacity is not a full one.
+ */
 static int
 svc_weight(const struct svc *s)
 {
 	int	w = 100;
 	size_t	i;
 
-	for (i = 0; i < s->nresults; i++)
-		if (s->results[i].kind != COND_CHECK &&
-		    s->results[i].capacity >= 0 && s->results[i].capacity < w)
-			w = s->results[i].capacity;
 	if (!s->up)
 		return 0;
+	for (i = 0; i < s->nresults; i++) {
+		const struct cond_result *r = &s->results[i];
+
+		if (r->kind == COND_CHECK)
+			continue;
+		if (!r->present)
+			return s->weight > 0 ? s->weight : 1;
+		if (r->capacity >= 0 && r->capacity < w)
+			w = r->capacity;
+	}
 	return w < 1 ? 1 : w;
 }
 
@@ -349,8 +360,9 @@ svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next)
 	bool	first, settling = false;
 	int	chg = 0;
 
-	/* No verdict before the first word from every source. */
-	if (!in->answered || (!s->evaluated && svc_checks_pending(s, in)))
+	/* No verdict before the first word from every source (a check
+	 * added by a reload has not spoken yet either). */
+	if (!in->answered || svc_checks_pending(s, in))
 		return svc_update_answer(s);
 	svc_eval_rule(s, in);
 	first = !s->evaluated;

@@ -32,8 +32,8 @@ struct poller {
 	char			 shown[256];	/* url without its password */
 	struct sbuf		 body;
 	bool			 http_busy;
-	bool			 have_sessions;
-	uint64_t		 last_sessions;
+	int64_t			 last_age;	/* max_lastchg, last good poll */
+	int64_t			 last_good_ms;
 	bool			 again;		/* a trigger came meanwhile */
 	int64_t			 started_us;
 	bool			 started;
@@ -209,7 +209,8 @@ poller_done_cb(void *arg, const struct hacli_result *r)
 	res.duration_us = r->duration_us;
 	switch (r->status) {
 	case HACLI_OK:
-		res.snap = xcalloc(1, sizeof(*res.snap));
+		res.snap = xmalloc(sizeof(*res.snap));
+		stats_snapshot_init(res.snap);
 		res.error = poller_parse_reply(p->nstat, p->targeted, r->reply, r->len,
 		    res.snap, res.detail, sizeof(res.detail));
 		if (res.error != POLL_OK) {
@@ -300,6 +301,26 @@ poller_http_filter(const struct poll_plan *plan, struct hap_snapshot *snap)
 	free(keep);
 }
 
+/*
+ * The stats page shows no Pid. A backend's "lastchg" counts the seconds
+ * since it last changed state, since the process started for one that
+ * never did (the page's own "listen stats" never does); a new process
+ * starts them all at 0. So: the largest one fell, to no more than the time
+ * since the last good poll (which the old process answered) -> a new
+ * process. One backend changing state cannot fake it: the largest then
+ * falls to the next largest, which is older than that.
+ */
+static void
+poller_http_new_process(struct poller *p, struct poll_result *res)
+{
+	int64_t	now = mono_ms(), age = res->snap->max_lastchg;
+
+	res->new_process = age >= 0 && p->last_age >= 0 &&
+	    age + 1 < p->last_age && age <= (now - p->last_good_ms) / 1000 + 1;
+	p->last_age = age;
+	p->last_good_ms = now;
+}
+
 static enum poll_error
 poller_http_result(struct poller *p, CURLcode rc, struct poll_result *res)
 {
@@ -332,7 +353,8 @@ poller_http_result(struct poller *p, CURLcode rc, struct poll_result *res)
 		    code);
 		return POLL_EGARBLED;
 	}
-	res->snap = xcalloc(1, sizeof(*res->snap));
+	res->snap = xmalloc(sizeof(*res->snap));
+	stats_snapshot_init(res->snap);
 	if (!stats_parse_csv(p->body.data, p->body.len, res->snap, err,
 	    sizeof(err))) {
 		snprintf(res->detail, sizeof(res->detail), "stats page: %s", err);
@@ -340,10 +362,7 @@ poller_http_result(struct poller *p, CURLcode rc, struct poll_result *res)
 	}
 	stats_snapshot_finish(res->snap);
 	poller_http_filter(&p->plan, res->snap);
-	res->new_process = p->have_sessions &&
-	    res->snap->fe_sessions < p->last_sessions;
-	p->have_sessions = true;
-	p->last_sessions = res->snap->fe_sessions;
+	poller_http_new_process(p, res);
 	return POLL_OK;
 }
 
@@ -384,6 +403,7 @@ poller_new_http(struct event_base *base, struct curlev *cv, const char *url,
 
 	p->base = base;
 	p->curl = cv;
+	p->last_age = -1;
 	p->cb = cb;
 	p->arg = arg;
 	p->tick = event_new(base, -1, EV_PERSIST, poller_tick_cb, p);
@@ -457,18 +477,30 @@ poller_set_plan(struct poller *p, const struct poll_plan *plan)
 		p->plan.targets[i].backend = p->names[i];
 		p->plan.targets[i].servers = plan->targets[i].servers;
 	}
-	if (p->easy == NULL)
-		p->nstat = poller_build_line(&p->plan, &p->line, &p->targeted);
+	if (p->easy != NULL)
+		return;		/* the page: the plan filters at parse time */
+	p->nstat = poller_build_line(&p->plan, &p->line, &p->targeted);
+	/* A reply to the old line must not be read with the new counts. */
+	if (p->req != NULL) {
+		hacli_cancel(p->req);
+		p->req = NULL;
+		poller_send(p);
+	}
 }
 
 void
 poller_set_timing(struct poller *p, int64_t interval_ms, int64_t timeout_ms)
 {
 	struct timeval	tv;
+	bool		rearm = p->interval != interval_ms;
 
 	p->interval = interval_ms;
 	p->timeout = timeout_ms;
-	if (!p->started)
+	if (p->easy != NULL)
+		curl_easy_setopt(p->easy, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
+	/* Re-adding the tick would push the next poll a whole interval back:
+	 * only when the interval itself changed. */
+	if (!p->started || !rearm)
 		return;
 	tv.tv_sec = interval_ms / 1000;
 	tv.tv_usec = (interval_ms % 1000) * 1000;
@@ -478,8 +510,10 @@ poller_set_timing(struct poller *p, int64_t interval_ms, int64_t timeout_ms)
 void
 poller_start(struct poller *p)
 {
+	struct timeval	tv = { p->interval / 1000, (p->interval % 1000) * 1000 };
+
 	p->started = true;
-	poller_set_timing(p, p->interval, p->timeout);
+	event_add(p->tick, &tv);
 	poller_send(p);
 }
 

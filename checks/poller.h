@@ -62,8 +62,8 @@ struct poll_result {
 	char			 detail[160];	/* why, for logs and /status */
 	struct hap_snapshot	*snap;		/* POLL_OK: take it or leave it */
 	int64_t			 duration_us;
-	/* Stats page only (it shows no Pid): the frontends' session counters
-	 * went backwards, so a new HAProxy process answers. */
+	/* Stats page only (it shows no Pid): the backends' ages fell, so a
+	 * new HAProxy process answers (see poller_http_new_process). */
 	bool			 new_process;
 };
 
@@ -74,7 +74,8 @@ typedef void poller_cb(void *arg, struct poll_result *res);
 struct poller	*poller_new(struct event_base *base, const struct hw_addr *addr,
 		    int64_t interval_ms, int64_t timeout_ms, poller_cb *cb,
 		    void *arg);
-/* Replace the plan (copied); takes effect from the next poll. */
+/* Replace the plan (copied). A poll in flight is cancelled and sent again
+ * with the new plan at once: no result of the old plan comes after this. */
 void		 poller_set_plan(struct poller *p, const struct poll_plan *plan);
 /*
  * The same poller over HAProxy's stats page: GET url;csv through libcurl

@@ -33,7 +33,7 @@ enum csv_role {
 	ROLE_BCK,
 	ROLE_TYPE,
 	ROLE_NREQUIRED,		/* the roles above must be in the header */
-	ROLE_STOT = ROLE_NREQUIRED,	/* optional: frontend sessions */
+	ROLE_LASTCHG = ROLE_NREQUIRED,	/* optional: backend row's age */
 	ROLE_COUNT		/* must be last */
 };
 
@@ -45,7 +45,7 @@ static const char *const csv_role_name[ROLE_COUNT] = {
 	[ROLE_ACT]	= "act",
 	[ROLE_BCK]	= "bck",
 	[ROLE_TYPE]	= "type",
-	[ROLE_STOT]	= "stot",
+	[ROLE_LASTCHG]	= "lastchg",
 };
 
 /* One CSV field: the bytes between the quotes when it was quoted. */
@@ -69,7 +69,7 @@ struct csv_ctx {
 /* A row's values, checked. */
 struct csv_row {
 	int	 type;
-	long	 stot;		/* frontend rows: cumulative sessions */
+	long	 lastchg;	/* backend rows: seconds since a change; -1 */
 	long	 weight;
 	int	 act;
 	int	 bck;
@@ -354,12 +354,6 @@ csv_row_values(struct csv_ctx *c, struct csv_row *row)
 	memset(row, 0, sizeof(*row));
 	if (!fld_num(&c->f[ROLE_TYPE], INT_MAX, &v))
 		return csv_fail(c, "bad type");
-	if (v == CSV_TYPE_FE && c->f[ROLE_STOT].p != NULL) {
-		if (!fld_num(&c->f[ROLE_STOT], LONG_MAX, &row->stot))
-			return csv_fail(c, "bad stot");
-		row->type = CSV_TYPE_FE;
-		return true;
-	}
 	if (v != CSV_TYPE_BE && v != CSV_TYPE_SV) {
 		row->type = -1;
 		return true;
@@ -375,6 +369,11 @@ csv_row_values(struct csv_ctx *c, struct csv_row *row)
 	row->bck = (int)v;
 	if (!fld_num(&c->f[ROLE_WEIGHT], LONG_MAX, &row->weight))
 		return csv_fail(c, "bad weight");
+	row->lastchg = -1;
+	if (row->type == CSV_TYPE_BE && c->f[ROLE_LASTCHG].p != NULL &&
+	    c->f[ROLE_LASTCHG].len > 0 &&
+	    !fld_num(&c->f[ROLE_LASTCHG], LONG_MAX, &row->lastchg))
+		return csv_fail(c, "bad lastchg");
 	return true;
 }
 
@@ -480,13 +479,11 @@ csv_apply(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap,
 	struct hap_backend	*be;
 	bool			 usable;
 
-	if (row->type == CSV_TYPE_FE) {
-		snap->fe_sessions += (uint64_t)row->stot;
-		return;
-	}
 	slot = be_index_get(ix, snap, &c->f[ROLE_PXNAME]);
 	be = &snap->backends[slot->pos - 1];
 	if (row->type == CSV_TYPE_BE) {
+		if (row->lastchg > snap->max_lastchg)
+			snap->max_lastchg = row->lastchg;
 		be->act = row->act;
 		be->bck = row->bck;
 		be->status_up = st->len >= 2 && memcmp(st->p, "UP", 2) == 0 &&
@@ -541,6 +538,13 @@ csv_rows(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap)
 }
 
 void
+stats_snapshot_init(struct hap_snapshot *snap)
+{
+	memset(snap, 0, sizeof(*snap));
+	snap->max_lastchg = -1;
+}
+
+void
 stats_forget_servers(struct hap_backend *be)
 {
 	if (!be->have_servers_rows)
@@ -561,7 +565,6 @@ snapshot_clear_backends(struct hap_snapshot *snap)
 		free(snap->backends[i].name);
 	FREE(snap->backends);
 	snap->nbackends = snap->cap = 0;
-	snap->fe_sessions = 0;
 }
 
 /*
@@ -591,14 +594,18 @@ stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
 		goto out;
 	rows = c.p;
 	rowline = c.line;
-	if (snap->nbackends == 0 && snap->fe_sessions == 0) {
+	if (snap->nbackends == 0) {
 		/* Nothing to keep unchanged: merge in one pass, and empty the
 		 * snapshot again if the output turns out malformed. */
+		int64_t age = snap->max_lastchg;
+
 		be_index_init(&ix, snap);
 		ok = csv_rows(&c, &ix, snap);
 		free(ix.slots);
-		if (!ok)
+		if (!ok) {
 			snapshot_clear_backends(snap);
+			snap->max_lastchg = age;
+		}
 		goto out;
 	}
 	/* Validate first, so that a malformed output changes nothing. */

@@ -45,10 +45,14 @@ struct hap_snapshot {
 	struct hap_backend	*backends;	/* sorted by name after finish */
 	size_t			 nbackends;
 	size_t			 cap;
-	/* Sum of the frontend rows' "stot" (cumulative sessions), when they
-	 * were asked for: it only grows within one HAProxy process, so a
-	 * decrease tells a new process where no Pid is at hand (stats page). */
-	uint64_t		 fe_sessions;
+	/*
+	 * The largest "lastchg" of the backend rows (seconds since the backend
+	 * last changed state; since the process started for one that never
+	 * did), -1 if none. A new process starts them all at 0: that tells a
+	 * reload where no Pid is at hand (the stats page). Set it to -1 before
+	 * the first parse: stats_snapshot_init().
+	 */
+	int64_t			 max_lastchg;
 };
 
 /*
@@ -71,6 +75,9 @@ bool	stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
 
 /* Forget be's server rows (as if only its backend row had been asked). */
 void	stats_forget_servers(struct hap_backend *be);
+
+/* An empty snapshot. */
+void	stats_snapshot_init(struct hap_snapshot *snap);
 
 /* Sort the backends by name; call once after every parse. */
 void	stats_snapshot_finish(struct hap_snapshot *snap);
