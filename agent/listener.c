@@ -32,16 +32,18 @@ listen_kind_name(enum listen_kind k)
 	return kind_names[k];
 }
 
-/* A unix socket path in use by a live process must not be stolen. */
+/* A unix socket path in use by a live process must not be stolen. The
+ * probe does not block: a full backlog (EAGAIN) also means in use. */
 static bool
 unix_path_in_use(const struct hw_addr *a)
 {
-	int	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	bool	used;
 
 	if (fd < 0)
 		return false;
-	used = connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0;
+	used = connect(fd, (const struct sockaddr *)&a->ss, a->len) == 0 ||
+	    errno == EAGAIN;
 	close(fd);
 	return used;
 }
@@ -112,7 +114,9 @@ listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct listener	*l = arg;
 	int		 i, fd;
 
-	for (i = 0; i < ACCEPT_BATCH && !l->full; i++) {
+	/* A connection handled within the batch may close this listener
+	 * (an admin request draining its service): stop if it did. */
+	for (i = 0; i < ACCEPT_BATCH && !l->full && l->fd == lfd; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			l->accepted++;

@@ -184,8 +184,9 @@ hook_done_cb(void *arg, const struct child_result *r)
 	hook_next(q);
 }
 
+/* env needs 7 slots: five HAPWATCH_*, PATH, NULL. */
 static void
-hook_env(struct notifier *nf, const struct nevent *e, char **env, size_t n)
+hook_env(const struct nevent *e, char **env)
 {
 	char	when[32];
 
@@ -198,7 +199,6 @@ hook_env(struct notifier *nf, const struct nevent *e, char **env, size_t n)
 	env[5] = xasprintf("PATH=%s", getenv("PATH") != NULL ? getenv("PATH") :
 	    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	env[6] = NULL;
-	(void)n;
 }
 
 /* Start the hook for the event at the head of q, if none runs. */
@@ -211,7 +211,7 @@ hook_next(struct hookq *q)
 
 	if (e == NULL || q->running != NULL)
 		return;
-	hook_env(q->t->nf, e, env, ARRAY_SIZE(env));
+	hook_env(e, env);
 	q->t->nf->cnt->exec_runs++;
 	q->running = child_spawn(q->t->nf->hw->children, q->t->conf->argv, env,
 	    q->t->conf->timeout, HOOK_OUTPUT_MAX, hook_done_cb, q);
@@ -479,6 +479,17 @@ notifier_pending(const struct notifier *nf)
 			n += nf->t[i].hooks[j].running != NULL ||
 			    !TAILQ_EMPTY(&nf->t[i].hooks[j].events);
 	}
+	return n;
+}
+
+size_t
+notifier_hooks_running(const struct notifier *nf)
+{
+	size_t	i, j, n = 0;
+
+	for (i = 0; nf != NULL && i < nf->n; i++)
+		for (j = 0; nf->t[i].hooks != NULL && j < nf->nsvcs; j++)
+			n += nf->t[i].hooks[j].running != NULL;
 	return n;
 }
 

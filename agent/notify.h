@@ -35,8 +35,10 @@ void		 notify_transition(struct notifier *nf, size_t idx,
 /* Write every track file whose content is not known to be current (after
  * a reload added one). */
 void		 notifier_sync_tracks(struct notifier *nf);
-/* Hooks still running or events still queued (for a clean stop). */
+/* Hooks still running or events still queued (to retire it after a
+ * reload), and hooks running (for a clean stop). */
 size_t		 notifier_pending(const struct notifier *nf);
+size_t		 notifier_hooks_running(const struct notifier *nf);
 void		 notifier_free(struct notifier *nf);
 
 /* Write "0\n" or "1\n" to path atomically (temp file, rename). */

@@ -42,14 +42,12 @@ struct childmgr {
 	struct event_base	*base;
 	struct event		*sigchld;
 	TAILQ_HEAD(, child)	 children;
-	size_t			 n;
 };
 
 static void
 child_free(struct child *c)
 {
 	TAILQ_REMOVE(&c->m->children, c, link);
-	c->m->n--;
 	if (c->out_ev != NULL)
 		event_free(c->out_ev);
 	if (c->outfd >= 0)
@@ -59,14 +57,16 @@ child_free(struct child *c)
 	free(c);
 }
 
-/* Read what the pipe holds now; false at EOF or error. */
+/* Read what the pipe holds now (a bounded amount per call: a chatty
+ * child must not pin the loop); false at EOF or error. */
 static bool
 child_read_output(struct child *c)
 {
 	char	buf[4096];
 	ssize_t	n;
+	int	i;
 
-	for (;;) {
+	for (i = 0; i < 16; i++) {
 		n = read(c->outfd, buf, sizeof(buf));
 		if (n > 0) {
 			size_t room = c->max_output > c->out.len ?
@@ -79,6 +79,7 @@ child_read_output(struct child *c)
 			continue;
 		return n < 0 && errno == EAGAIN;
 	}
+	return true;		/* more later: the event is level-triggered */
 }
 
 static void
@@ -181,18 +182,13 @@ childmgr_free(struct childmgr *m)
 		return;
 	while ((c = TAILQ_FIRST(&m->children)) != NULL) {
 		kill(-c->pid, SIGKILL);
-		/* Reap it now: it cannot ignore SIGKILL, so this is quick. */
-		(void)waitpid(c->pid, NULL, 0);
+		/* Reap it if it is already gone; never wait (a child stuck in
+		 * the kernel would hang the stop): init reaps the rest. */
+		(void)waitpid(c->pid, NULL, WNOHANG);
 		child_free(c);
 	}
 	event_free(m->sigchld);
 	free(m);
-}
-
-size_t
-childmgr_running(const struct childmgr *m)
-{
-	return m->n;
 }
 
 static int
@@ -256,7 +252,6 @@ child_spawn(struct childmgr *m, char *const argv[], char *const envp[],
 	c->timeout_ms = timeout_ms;
 	c->started = mono_ms();
 	TAILQ_INSERT_TAIL(&m->children, c, link);
-	m->n++;
 	rc = pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0 ? errno :
 	    child_posix_spawn(&c->pid, argv, envp, p[1]);
 	if (p[1] >= 0)
@@ -289,12 +284,6 @@ child_abandon(struct child *c)
 	c->abandoned = true;
 	kill(-c->pid, SIGKILL);
 	evtimer_del(c->timer);
-}
-
-pid_t
-child_pid(const struct child *c)
-{
-	return c->pid;
 }
 
 void

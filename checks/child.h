@@ -36,7 +36,6 @@ typedef void child_cb(void *arg, const struct child_result *res);
 struct childmgr	*childmgr_new(struct event_base *base);
 /* Kill (SIGKILL, whole groups) and forget every child still running. */
 void		 childmgr_free(struct childmgr *m);
-size_t		 childmgr_running(const struct childmgr *m);
 
 /*
  * Start argv[0] (an absolute path) with envp (NULL: inherit ours). cb is
@@ -48,7 +47,6 @@ struct child	*child_spawn(struct childmgr *m, char *const argv[],
 		    char *const envp[], int64_t timeout_ms, size_t max_output,
 		    child_cb *cb, void *arg);
 void		 child_abandon(struct child *c);
-pid_t		 child_pid(const struct child *c);
 
 /* "exit 3", "killed by signal 9", "timed out after 5s"... into buf. */
 void		 child_describe(const struct child_result *r, char *buf,

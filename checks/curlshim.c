@@ -89,12 +89,6 @@ curlshim_load(char *err, size_t errlen)
 	return lc.lib != NULL;
 }
 
-bool
-curlshim_loaded(void)
-{
-	return lc.lib != NULL;
-}
-
 /* Every entry point: load on first use; without libcurl, fail softly. */
 #define NEED(fail)	do {					\
 	if (lc.lib == NULL && !curlshim_load(NULL, 0))		\

@@ -10,6 +10,5 @@
 
 /* Load libcurl now. False, with the reason in err, if it cannot be. */
 bool	curlshim_load(char *err, size_t errlen);
-bool	curlshim_loaded(void);
 
 #endif
