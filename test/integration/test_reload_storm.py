@@ -166,7 +166,12 @@ class ReloadStormTest(H.Case):
               "transitions" % (st["haproxy"]["reloads"],
                                st["services"]["web"]["transitions"]))
         self.judge("30 -sf reloads, stats page, servers down", results, 503)
-        self.assertEqual(st["haproxy"]["reloads"], 30)
+        # The page shows no Pid, and the sign of a new process it does show
+        # (its backends' "lastchg", in whole seconds) cannot tell processes
+        # apart that live 0.25 s each, as these do: how many reloads were
+        # counted is not the contract. Every process was held by settle all
+        # the same (its age errs young), so the service never went up:
+        self.assertEqual(st["services"]["web"]["transitions"], 0)
         self.hw.stop()
 
     def crash_and_restart(self, wait_grace):
