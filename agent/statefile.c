@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,27 @@
 
 #define STATEFILE_MAX_REPLY	(64u << 20)
 
+/*
+ * The write itself (write, fsync, rename, fsync the directory) may wait on
+ * the disk, so it runs in a thread of its own, one per save (saves are
+ * rare), which says it is done through a pipe watched by the loop.
+ */
+struct sf_job {
+	pthread_t	 thread;
+	char		*path;
+	char		*data;
+	size_t		 len;
+	int		 err;		/* 0: written */
+	int		 done_fd;	/* the pipe's write end */
+};
+
 struct statefile {
 	struct hw		*hw;
 	struct event		*tick;
 	struct hacli_req	*req;
+	struct sf_job		*job;		/* a write in progress */
+	int			 pipe[2];
+	struct event		*done_ev;
 	uint64_t		 requested;
 	uint64_t		 in_flight;	/* sequence being saved */
 	uint64_t		 completed;
@@ -102,6 +120,9 @@ fail:
 }
 
 static void statefile_send(struct statefile *sf);
+static void statefile_finish(struct statefile *sf);
+static bool statefile_start_write(struct statefile *sf, const char *path,
+    const char *data, size_t len);
 
 static void
 statefile_fail(struct statefile *sf, const char *what, const char *why)
@@ -126,17 +147,89 @@ statefile_done_cb(void *arg, const struct hacli_result *r)
 	else if (!statefile_valid(r->reply, &len))
 		statefile_fail(sf, "show servers state",
 		    "incomplete or unexpected reply");
-	else if (!statefile_write(path, r->reply, len))
-		statefile_fail(sf, "write", strerror(errno));
-	else {
-		sf->saved = sf->in_flight;
-		sf->last_save_wall = wall_ms();
-		sf->error[0] = '\0';
-		log_debug("state file %s: saved (%zu bytes)", path, len);
-	}
+	else if (statefile_start_write(sf, path, r->reply, len))
+		return;		/* statefile_written_cb carries on */
+	statefile_finish(sf);
+}
+
+/* A save is over (written or not): the next one, if asked for meanwhile. */
+static void
+statefile_finish(struct statefile *sf)
+{
 	sf->completed = sf->in_flight;
 	if (sf->requested > sf->completed)
 		statefile_send(sf);
+}
+
+static void *
+statefile_thread(void *arg)
+{
+	struct sf_job	*job = arg;
+
+	job->err = statefile_write(job->path, job->data, job->len) ? 0 : errno;
+	(void)!write(job->done_fd, "x", 1);
+	return NULL;
+}
+
+/* Wait for the thread (it has said it is done, or we are stopping). */
+static void
+statefile_job_free(struct sf_job *job)
+{
+	pthread_join(job->thread, NULL);
+	free(job->path);
+	free(job->data);
+	free(job);
+}
+
+/* Hand the dump to a writer thread; false (logged) if none could start. */
+static bool
+statefile_start_write(struct statefile *sf, const char *path,
+    const char *data, size_t len)
+{
+	struct sf_job	*job = xcalloc(1, sizeof(*job));
+	int		 rc;
+
+	job->path = xstrdup(path);
+	job->data = xmalloc(len);
+	memcpy(job->data, data, len);
+	job->len = len;
+	job->done_fd = sf->pipe[1];
+	rc = pthread_create(&job->thread, NULL, statefile_thread, job);
+	if (rc != 0) {
+		statefile_fail(sf, "write", strerror(rc));
+		free(job->path);
+		free(job->data);
+		free(job);
+		return false;
+	}
+	sf->job = job;
+	return true;
+}
+
+static void
+statefile_written_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct statefile	*sf = arg;
+	struct sf_job		*job = sf->job;
+	char			 b;
+	int			 err;
+
+	(void)!read(fd, &b, 1);
+	if (job == NULL)
+		return;
+	sf->job = NULL;
+	err = job->err;
+	statefile_job_free(job);
+	if (err != 0) {
+		statefile_fail(sf, "write", strerror(err));
+	} else {
+		sf->saved = sf->in_flight;
+		sf->last_save_wall = wall_ms();
+		sf->error[0] = '\0';
+		log_debug("state file %s: saved",
+		    sf->hw->conf->haproxy.state_file);
+	}
+	statefile_finish(sf);
 }
 
 static void
@@ -144,8 +237,8 @@ statefile_send(struct statefile *sf)
 {
 	const struct conf_haproxy *h = &sf->hw->conf->haproxy;
 
-	if (sf->req != NULL)
-		return;		/* the done callback sends the next one */
+	if (sf->req != NULL || sf->job != NULL)
+		return;		/* the save in progress sends the next one */
 	sf->in_flight = sf->requested;
 	sf->req = hacli_request(sf->hw->base, &h->stats_addr,
 	    "show servers state", STATEFILE_MAX_REPLY, h->timeout,
@@ -178,6 +271,11 @@ statefile_new(struct hw *hw)
 		return NULL;
 	sf = xcalloc(1, sizeof(*sf));
 	sf->hw = hw;
+	if (pipe2(sf->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("state file: pipe");
+	sf->done_ev = event_new(hw->base, sf->pipe[0], EV_READ | EV_PERSIST,
+	    statefile_written_cb, sf);
+	event_add(sf->done_ev, NULL);
 	sf->tick = event_new(hw->base, -1, EV_PERSIST, statefile_tick_cb, sf);
 	statefile_arm(sf);
 	return sf;
@@ -223,6 +321,11 @@ statefile_free(struct statefile *sf)
 		return;
 	if (sf->req != NULL)
 		hacli_cancel(sf->req);
+	if (sf->job != NULL)
+		statefile_job_free(sf->job);	/* waits for the write to end */
 	event_free(sf->tick);
+	event_free(sf->done_ev);
+	close(sf->pipe[0]);
+	close(sf->pipe[1]);
 	free(sf);
 }
