@@ -28,6 +28,7 @@ import ctypes
 import io
 import json
 import os
+import shlex
 import selectors
 import shutil
 import signal
@@ -778,7 +779,9 @@ class Hapwatch:
 
     def start(self, wait=True):
         self.write()
-        self.proc = self.env.spawn(self.name, [
+        # $HAPWATCH_WRAPPER runs hapwatch under a tool (./dev valgrind).
+        wrap = shlex.split(os.environ.get("HAPWATCH_WRAPPER", ""))
+        self.proc = self.env.spawn(self.name, wrap + [
             hapwatch_bin(), "-f", self.cfg, "--log-level", "debug"] +
             self.args)
         if wait:
