@@ -285,9 +285,10 @@ hw_poll_cb(void *arg, struct poll_result *res)
 		st->errors++;
 		st->errors_by[res->error]++;
 		if (!was_failing)
-			log_warnx("stats: %s (%s); keeping the last observation "
-			    "for the grace period", res->detail,
-			    poll_error_str(res->error));
+			log_warnx("stats: %s (%s)%s", res->detail,
+			    poll_error_str(res->error), st->snap != NULL ?
+			    "; keeping the last observation for the grace period" :
+			    "");
 		else
 			log_debug("stats: %s", res->detail);
 	}

@@ -48,6 +48,23 @@ unix_path_in_use(const struct hw_addr *a)
 	return used;
 }
 
+/* Run by hand, nothing made /run/hapwatch (systemd's RuntimeDirectory
+ * does): make the socket's own directory if it is missing, one level. */
+static void
+unix_make_dir(const char *path)
+{
+	char	dir[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	char	*slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (slash == NULL || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0750) == 0)
+		log_info("made directory %s for %s", dir, path);
+}
+
 static int
 listener_bind_fd(const struct conf_listen *c, char *err, size_t errlen)
 {
@@ -61,6 +78,7 @@ listener_bind_fd(const struct conf_listen *c, char *err, size_t errlen)
 			return -1;
 		}
 		unlink(sun->sun_path);
+		unix_make_dir(sun->sun_path);
 	}
 	fd = socket(c->addr.family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	    0);
@@ -68,9 +86,18 @@ listener_bind_fd(const struct conf_listen *c, char *err, size_t errlen)
 		goto fail;
 	if (c->addr.family != AF_UNIX)
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) < 0)
-		goto fail;
-	if (c->addr.family == AF_UNIX && chmod(sun->sun_path, 0660) < 0)
+	if (c->addr.family == AF_UNIX) {
+		/* Created 0660 from the start: no moment when it is open to
+		 * all. (The writer thread's files are 0640: no harm.) */
+		mode_t	old = umask(0117);
+		int	rc = bind(fd, (const struct sockaddr *)&c->addr.ss,
+			    c->addr.len);
+
+		umask(old);
+		if (rc < 0)
+			goto fail;
+	} else if (bind(fd, (const struct sockaddr *)&c->addr.ss,
+	    c->addr.len) < 0)
 		goto fail;
 	if (listen(fd, BACKLOG) < 0)
 		goto fail;
