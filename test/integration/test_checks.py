@@ -251,7 +251,14 @@ class ChecksTest(H.Case):
                     name, c["up"], c["reason"], c["probes"], c["failures"]))
                 self.assertIs(c["up"], up, c)
                 self.assertRegex(c["reason"], rx)
-                svc = self.hw.service("svc_" + name)
+                # Every service waits for the first stats poll too
+                # (DESIGN.md: "starting"), which a slow run may not have
+                # had yet when a quick check already has.
+                svc = wait_for(
+                    lambda: (lambda s: s if not s["reason"].startswith(
+                        "starting") else None)(
+                        self.hw.service("svc_" + name)),
+                    H.T_STATE, "svc_%s to leave starting" % name)
                 self.assertEqual(svc["state"], "up" if up else "down", svc)
                 if not up:
                     self.assertEqual(svc["reason"], "%s: %s" % (
