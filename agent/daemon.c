@@ -89,6 +89,9 @@ hw_evaluate(struct hw *hw)
 	bool			states = false, verdicts = false;
 	size_t			i;
 
+	/* Stopping: nothing new is judged or acted on (no new hooks). */
+	if (hw->stopping)
+		return;
 	memset(&in, 0, sizeof(in));
 	in.now = mono_ms();
 	in.snap = hw->stats.snap;
@@ -147,7 +150,7 @@ hw_set_override(struct hw *hw, size_t idx, enum svc_override o)
 			    svc_override_name(o));
 		if (svc_set_override(s, o) & SVC_CHG_STATE) {
 			hw_log_transition(s, from);
-			if (s->evaluated)
+			if (s->evaluated && !hw->stopping)
 				notify_transition(hw->notifier, i,
 				    svc_state_name(from), false);
 			states = true;
@@ -184,21 +187,29 @@ hw_eval_cb(evutil_socket_t fd, short what, void *arg)
 	hw_evaluate(arg);
 }
 
-/* A new HAProxy process answers: settle, and re-apply frontend control. */
+/* A new HAProxy process answers: settle, and re-apply frontend control
+ * (a reload re-enables every frontend). how says how we know. */
+static void
+hw_new_process(struct hw *hw, int64_t now, const char *how)
+{
+	hw->stats.reloads++;
+	hw->stats.settle_until = now + hw->conf->haproxy.settle;
+	log_notice("HAProxy reloaded or restarted: %s", how);
+	fectl_reapply(hw->fectl);
+}
+
 static void
 hw_note_pid(struct hw *hw, const struct hap_info *info, int64_t now)
 {
-	int64_t	settle = hw->conf->haproxy.settle;
+	char	how[64];
 
 	if (hw->stats.pid == 0) {
 		log_info("HAProxy %s, pid %d, up %llds", info->version, info->pid,
 		    (long long)info->uptime_sec);
 	} else if (info->pid != hw->stats.pid) {
-		hw->stats.reloads++;
-		hw->stats.settle_until = now + settle;
-		log_notice("HAProxy reloaded: pid %d -> %d", hw->stats.pid,
+		snprintf(how, sizeof(how), "pid %d -> %d", hw->stats.pid,
 		    info->pid);
-		fectl_reapply(hw->fectl);
+		hw_new_process(hw, now, how);
 	}
 	hw->stats.pid = info->pid;
 }
@@ -225,17 +236,6 @@ hw_note_age(struct hw *hw, const struct hap_snapshot *snap, int64_t now)
 	until = now + settle - age;
 	if (age < settle && until > hw->stats.settle_until)
 		hw->stats.settle_until = until;
-}
-
-/* The stats page shows no Pid: its backends' ages told of a new process. */
-static void
-hw_note_new_process(struct hw *hw, int64_t now)
-{
-	hw->stats.reloads++;
-	hw->stats.settle_until = now + hw->conf->haproxy.settle;
-	log_notice("HAProxy restarted or reloaded (the stats page's backends "
-	    "are younger than the last poll)");
-	fectl_reapply(hw->fectl);
 }
 
 static void
@@ -270,7 +270,8 @@ hw_poll_cb(void *arg, struct poll_result *res)
 		if (res->snap->has_info)
 			hw_note_pid(hw, &res->snap->info, now);
 		else if (res->new_process)
-			hw_note_new_process(hw, now);
+			hw_new_process(hw, now, "the stats page's backends are "
+			    "younger than the last poll");
 		hw_note_age(hw, res->snap, now);
 		if (st->snap != NULL) {
 			stats_snapshot_free(st->snap);
