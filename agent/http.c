@@ -453,7 +453,7 @@ static void hconn_write_cb(evutil_socket_t fd, short what, void *arg);
 
 /* Arm the read event with the timeout that applies now. */
 static void
-hconn_arm(struct hconn *c, struct event_base *base)
+hconn_arm(struct hconn *c)
 {
 	struct timeval	tv;
 	int64_t		left;
@@ -483,7 +483,7 @@ hconn_linger(struct hconn *c)
 	shutdown(c->lc.fd, SHUT_WR);
 	c->lingering = true;
 	c->linger_until = mono_ms() + LINGER_TIMEOUT_MS;
-	hconn_arm(c, event_get_base(c->ev));
+	hconn_arm(c);
 }
 
 /* Send out; keep what the socket does not take. false: connection gone. */
@@ -525,7 +525,7 @@ hconn_after_send(struct hconn *c, bool unread)
 			hconn_free(c);
 		return;
 	}
-	hconn_arm(c, event_get_base(c->ev));
+	hconn_arm(c);
 }
 
 static void
@@ -603,7 +603,7 @@ hconn_read(struct hconn *c, evutil_socket_t fd)
 		if (n <= 0 && !(n < 0 && errno == EAGAIN))
 			hconn_free(c);
 		else
-			hconn_arm(c, event_get_base(c->ev));
+			hconn_arm(c);
 		return true;
 	}
 	/* Bound what a partial request may hold: head + PROXY + body. */
@@ -691,7 +691,7 @@ http_accept(struct listener *l, int fd)
 	if (hconn_read(c, fd))
 		return;
 	if (c->pp_pending)
-		hconn_arm(c, l->hw->base);
+		hconn_arm(c);
 	else
 		event_add(c->ev, common_timeout(l->hw, READ_TIMEOUT_MS));
 }
