@@ -61,6 +61,7 @@ struct csv_ctx {
 	size_t			 line;		/* current line, 1-based */
 	unsigned char		*role;		/* enum csv_role per column */
 	size_t			 nfields;	/* columns in the header */
+	size_t			 last_col;	/* the last column we read */
 	struct csv_field	 f[ROLE_COUNT];	/* this row's fields by role */
 	char			*err;
 	size_t			 errlen;
@@ -275,15 +276,43 @@ csv_header(struct csv_ctx *c)
 			return csv_fail(c, "header has no \"%s\" column",
 			    csv_role_name[r]);
 	c->nfields = n;
+	for (c->last_col = n; c->last_col > 0 && c->role[c->last_col - 1] ==
+	    ROLE_NONE; c->last_col--)
+		;
+	c->last_col = c->last_col > 0 ? c->last_col - 1 : 0;
 	c->line++;
 	return true;
 }
 
 /* Read one row, keeping the fields we need by role, and count them. */
+/* How many bytes of [p, end) are ch: eight at a time, exactly. */
+static size_t
+count_byte(const char *p, const char *end, unsigned char ch)
+{
+	const uint64_t	ones = 0x0101010101010101ULL;
+	const uint64_t	lo7 = 0x7f7f7f7f7f7f7f7fULL;
+	uint64_t	w, x;
+	size_t		n = 0;
+
+	for (; end - p >= 8; p += 8) {
+		memcpy(&w, p, 8);
+		x = w ^ (ones * ch);		/* 0x00 where a byte is ch */
+		/* High bit set exactly in the zero bytes (no carry between
+		 * bytes: (b & 0x7f) + 0x7f <= 0xfe). */
+		x = ~(((x & lo7) + lo7) | x | lo7);
+		/* One 0/1 per byte, summed by the multiply into the top byte. */
+		n += (size_t)(((x >> 7) * ones) >> 56);
+	}
+	for (; p < end; p++)
+		n += (unsigned char)*p == ch;
+	return n;
+}
+
 /*
  * The common row: no quote, no NUL, so every field is the bytes between
- * two commas. Split the line in one pass, keeping the fields we read.
- * Returns false (nothing consumed) when the line needs the careful reader.
+ * two commas. Split the line up to the last column we read, then only
+ * count the rest (the field count must still match the header). Returns
+ * false (nothing consumed) when the line needs the careful reader.
  */
 static bool
 csv_read_row_fast(struct csv_ctx *c, bool *ok)
@@ -295,10 +324,10 @@ csv_read_row_fast(struct csv_ctx *c, bool *ok)
 	if (nl == NULL || nl == p || memchr(p, '"', (size_t)(nl - p)) != NULL ||
 	    memchr(p, '\0', (size_t)(nl - p)) != NULL)
 		return false;
-	for (q = start = p; q < nl; q++) {
+	for (q = start = p; q < nl && n <= c->last_col; q++) {
 		if (*q != ',')
 			continue;
-		if (n < c->nfields && c->role[n] != ROLE_NONE) {
+		if (c->role[n] != ROLE_NONE) {
 			struct csv_field *f = &c->f[c->role[n]];
 
 			f->p = start;
@@ -308,7 +337,8 @@ csv_read_row_fast(struct csv_ctx *c, bool *ok)
 		n++;
 		start = q + 1;
 	}
-	if (start != nl)
+	n += count_byte(start, nl, ',');
+	if (nl[-1] != ',')
 		*ok = csv_fail(c, "line does not end with ','");
 	else if (n != c->nfields)
 		*ok = csv_fail(c, "%zu fields, the header has %zu", n, c->nfields);
