@@ -336,21 +336,58 @@ def service_state(port):
         return None
 
 
+# 10,000 servers' health checks (plain TCP connects) land on these ports:
+# accept and close, with a deep backlog, so that every server stays UP.
+TCP_SINK = """
+import selectors, socket, sys
+sel = selectors.DefaultSelector()
+for p in sys.argv[1:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(p)))
+    s.listen(4096)
+    s.setblocking(False)
+    sel.register(s, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        try:
+            while True:
+                key.fileobj.accept()[0].close()
+        except BlockingIOError:
+            pass
+"""
+
+
 def bench_poll(secs):
     env = Env()
     try:
         ports = [free_port() for _ in range(10)]
-        for p in ports:
-            env.spawn(["/usr/bin/python3", BACKEND, "--port", str(p)],
-                      cpu=CLIENT_CPU, name="backend")
+        env.spawn(["/usr/bin/python3", "-c", TCP_SINK] + [str(p) for p in ports],
+                  cpu=CLIENT_CPU, name="sink")
         hap, sock = big_haproxy(env, 1000, 10, ports)
         time.sleep(1)
         # HAProxy's own idle cost over the same time, to subtract.
         c0 = cpu_seconds(hap.pid)
         time.sleep(secs)
         idle = (cpu_seconds(hap.pid) - c0) / secs
-        out = {}
-        for name, require in [
+        out = {"loop": {}}
+        # The anchors' way: each command back to back, warm caches, side by
+        # side with the anchor commands themselves on this machine today.
+        for name, cmd, n in [
+                ("anchor show stat", "show stat", 30),
+                ("anchor show stat -1 2 -1", "show stat -1 2 -1", 300),
+                ("hapwatch 3 backends", "show info;show stat be0001 2 -1;"
+                 "show stat be0500 2 -1;show stat be0999 2 -1", 3000),
+                ("hapwatch all backends", "show info;show stat -1 2 -1", 300)]:
+            c0, t0 = cpu_seconds(hap.pid), time.monotonic()
+            for _ in range(n):
+                cli(sock, cmd)
+            dt = time.monotonic() - t0
+            out["loop"][name] = ((cpu_seconds(hap.pid) - c0) - idle * dt) \
+                * 1000 / n
+            log("  back to back: %-26s %.3f ms HAProxy CPU" % (
+                name, out["loop"][name]))
+        for name, require in [  # live: hapwatch polling every 10 ms
                 ("3 backends", [{"backend": "be%04d" % b} for b in (1, 500, 999)]),
                 ("all 1000 backends", [{"backend": "*"}])]:
             aport = free_port()
@@ -468,15 +505,22 @@ def main():
                  "%.2f ms (median %.2f)" % (p99(d_poll),
                                            statistics.median(d_poll)),
                  "-", verdict(p99(d_poll) <= 102)))
-    t3, ta = p["3 backends"], p["all 1000 backends"]
-    rows.append(("HAProxy CPU per poll, service on 3 of 1,000 backends",
-                 "full show stat 35.8 ms", "<= 0.2 ms",
-                 "%.3f ms" % t3["haproxy_ms"], "%.4f" % (t3["haproxy_ms"] / 35.8),
-                 verdict(t3["haproxy_ms"] <= 0.2)))
-    rows.append(("HAProxy CPU per poll, all 1,000 backends",
-                 "backend rows 3.3 ms", "<= 3.5 ms",
-                 "%.3f ms" % ta["haproxy_ms"], "%.2f" % (ta["haproxy_ms"] / 3.3),
-                 verdict(ta["haproxy_ms"] <= 3.5)))
+    t3, ta, lp = p["3 backends"], p["all 1000 backends"], p["loop"]
+    rows.append(("HAProxy CPU per poll, service on 3 of 1,000 backends "
+                 "(back to back / live every 10 ms)",
+                 "full show stat %.1f ms (35.8)" % lp["anchor show stat"],
+                 "<= 0.2 ms", "%.3f / %.3f ms" % (
+                     lp["hapwatch 3 backends"], t3["haproxy_ms"]),
+                 "%.4f" % (lp["hapwatch 3 backends"] / lp["anchor show stat"]),
+                 verdict(lp["hapwatch 3 backends"] <= 0.2)))
+    rows.append(("HAProxy CPU per poll, all 1,000 backends "
+                 "(back to back / live every 10 ms)",
+                 "backend rows %.2f ms (3.3)" % lp["anchor show stat -1 2 -1"],
+                 "<= 3.5 ms", "%.3f / %.3f ms" % (
+                     lp["hapwatch all backends"], ta["haproxy_ms"]),
+                 "%.2f" % (lp["hapwatch all backends"] /
+                           lp["anchor show stat -1 2 -1"]),
+                 verdict(lp["hapwatch all backends"] <= 3.5)))
     rows.append(("hapwatch CPU per poll, all 1,000 backends", "-", "<= 1 ms",
                  "%.3f ms" % ta["hapwatch_ms"], "-",
                  verdict(ta["hapwatch_ms"] <= 1)))
