@@ -497,11 +497,11 @@ metrics_misc(struct hw *hw, struct sbuf *out)
 void
 metrics_render(struct hw *hw, struct sbuf *out)
 {
-	metrics_misc(hw, out);
 	metrics_services(hw, out);
 	metrics_stats(hw, out);
 	metrics_checks(hw, out);
 	metrics_listeners(hw, out);
+	metrics_misc(hw, out);
 	metric_head(out, "hapwatch_build_info", "gauge",
 	    "Always 1; the version is in the label.");
 	sbuf_printf(out, "hapwatch_build_info{version=\"%s\"} 1\n", HW_VERSION);
