@@ -91,8 +91,7 @@ aconn_arm(struct aconn *c)
 
 	if (left < 1)
 		left = 1;
-	tv.tv_sec = left / 1000;
-	tv.tv_usec = (left % 1000) * 1000;
+	tv = tv_ms(left);
 	event_add(c->ev, &tv);
 }
 

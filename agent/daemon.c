@@ -30,8 +30,7 @@ hw_arm_eval(struct hw *hw, int64_t at)
 
 	if (left < 0)
 		left = 0;
-	tv.tv_sec = left / 1000;
-	tv.tv_usec = (left % 1000) * 1000;
+	tv = tv_ms(left);
 	evtimer_add(hw->eval_ev, &tv);
 }
 
@@ -421,8 +420,7 @@ hw_stop(struct hw *hw, const char *why)
 		    hw->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS + 500 > ms)
 			ms = hw->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS +
 			    500;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
+	tv = tv_ms(ms);
 	hw->stop_ev = evtimer_new(hw->base, hw_stop_deadline_cb, hw);
 	evtimer_add(hw->stop_ev, &tv);
 	fectl_restore(hw->fectl, hw_stop_frontends_done, hw);
@@ -660,8 +658,7 @@ hw_run(struct hw *hw)
 		listener_update(hw->listeners[i]);
 	hw->watchdog_ms = sd_watchdog_ms();
 	if (hw->watchdog_ms > 0 && hw->watchdog_ms / 2 < 1000) {
-		tv.tv_sec = hw->watchdog_ms / 2 / 1000;
-		tv.tv_usec = (hw->watchdog_ms / 2 % 1000) * 1000;
+		tv = tv_ms(hw->watchdog_ms / 2);
 	}
 	event_add(hw->house_ev, &tv);
 	poller_start(hw->poller);

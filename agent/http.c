@@ -126,7 +126,7 @@ http_simple(struct hw *hw, struct sbuf *out, int code, enum conn_mode cm,
 static const struct timeval *
 common_timeout(struct hw *hw, int ms)
 {
-	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	tv = tv_ms(ms);
 
 	if (ms == READ_TIMEOUT_MS) {
 		if (hw->tv_read == NULL)
@@ -470,8 +470,7 @@ hconn_arm(struct hconn *c)
 	}
 	if (left < 1)
 		left = 1;
-	tv.tv_sec = left / 1000;
-	tv.tv_usec = (left % 1000) * 1000;
+	tv = tv_ms(left);
 	event_add(c->ev, &tv);
 }
 

@@ -118,8 +118,7 @@ listener_arm_retry(struct listener *l)
 	l->retry_ms = l->retry_ms == 0 ? RETRY_MIN_MS : l->retry_ms * 2;
 	if (l->retry_ms > RETRY_MAX_MS)
 		l->retry_ms = RETRY_MAX_MS;
-	tv.tv_sec = l->retry_ms / 1000;
-	tv.tv_usec = (l->retry_ms % 1000) * 1000;
+	tv = tv_ms(l->retry_ms);
 	evtimer_add(l->retry, &tv);
 }
 

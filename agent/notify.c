@@ -292,8 +292,7 @@ webhook_done_cb(void *arg, CURL *easy, CURLcode rc)
 	else
 		log_warnx("webhook %s: HTTP %ld (retry in %llds)", t->shown,
 		    code, (long long)wait / 1000);
-	tv.tv_sec = wait / 1000;
-	tv.tv_usec = (wait % 1000) * 1000;
+	tv = tv_ms(wait);
 	evtimer_add(t->retry, &tv);
 	return;
 next:

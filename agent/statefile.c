@@ -285,7 +285,7 @@ static void
 statefile_arm(struct statefile *sf)
 {
 	int64_t		ms = sf->hw->conf->haproxy.state_file_interval;
-	struct timeval	tv = { ms / 1000, (ms % 1000) * 1000 };
+	struct timeval	tv = tv_ms(ms);
 
 	event_add(sf->tick, &tv);
 }

@@ -94,7 +94,7 @@ void
 tcp_accept(struct listener *l, int fd)
 {
 	struct tconn	*c = xcalloc(1, sizeof(*c));
-	struct timeval	 tv = { TCP_PROXY_TIMEOUT_MS / 1000, 0 };
+	struct timeval	 tv = tv_ms(TCP_PROXY_TIMEOUT_MS);
 
 	c->lc.fd = fd;
 	c->lc.close = tconn_close_cb;

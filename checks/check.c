@@ -63,8 +63,7 @@ chk_schedule(struct chk *c)
 
 	if (wait < 0)
 		wait = 0;
-	tv.tv_sec = wait / 1000;
-	tv.tv_usec = (wait % 1000) * 1000;
+	tv = tv_ms(wait);
 	evtimer_add(c->tick, &tv);
 }
 
@@ -190,7 +189,7 @@ chk_tcp_cb(evutil_socket_t fd, short what, void *arg)
 static void
 chk_tcp_probe(struct chk *c)
 {
-	struct timeval	tv = { c->timeout / 1000, (c->timeout % 1000) * 1000 };
+	struct timeval	tv = tv_ms(c->timeout);
 
 	c->fd = socket(c->addr.family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);

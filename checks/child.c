@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -106,8 +107,7 @@ static void
 child_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct child	*c = arg;
-	struct timeval	 tv = { CHILD_KILL_GRACE_MS / 1000,
-			    (CHILD_KILL_GRACE_MS % 1000) * 1000 };
+	struct timeval	 tv = tv_ms(CHILD_KILL_GRACE_MS);
 
 	if (!c->term_sent) {
 		c->timed_out = true;
@@ -176,17 +176,31 @@ childmgr_new(struct event_base *base)
 void
 childmgr_free(struct childmgr *m)
 {
-	struct child	*c;
+	struct timespec	 ts = { 0, 10 * 1000 * 1000 };
+	struct child	*c, *next;
+	int		 tries;
 
 	if (m == NULL)
 		return;
-	while ((c = TAILQ_FIRST(&m->children)) != NULL) {
-		kill(-c->pid, SIGKILL);
-		/* Reap it if it is already gone; never wait (a child stuck in
-		 * the kernel would hang the stop): init reaps the rest. */
-		(void)waitpid(c->pid, NULL, WNOHANG);
-		child_free(c);
+	TAILQ_FOREACH(c, &m->children, link)
+		if (c->pid > 0)
+			kill(-c->pid, SIGKILL);
+	/*
+	 * SIGKILL takes effect within microseconds: reap them, so that none
+	 * outlives us as a zombie. But wait at most half a second (a child
+	 * stuck in the kernel must not hang the stop): init reaps the rest.
+	 */
+	for (tries = 0; tries < 50 && !TAILQ_EMPTY(&m->children); tries++) {
+		for (c = TAILQ_FIRST(&m->children); c != NULL; c = next) {
+			next = TAILQ_NEXT(c, link);
+			if (c->pid <= 0 || waitpid(c->pid, NULL, WNOHANG) != 0)
+				child_free(c);
+		}
+		if (!TAILQ_EMPTY(&m->children))
+			nanosleep(&ts, NULL);
 	}
+	while ((c = TAILQ_FIRST(&m->children)) != NULL)
+		child_free(c);
 	event_free(m->sigchld);
 	free(m);
 }
@@ -241,7 +255,7 @@ child_spawn(struct childmgr *m, char *const argv[], char *const envp[],
     int64_t timeout_ms, size_t max_output, child_cb *cb, void *arg)
 {
 	struct child	*c = xcalloc(1, sizeof(*c));
-	struct timeval	 tv = { timeout_ms / 1000, (timeout_ms % 1000) * 1000 };
+	struct timeval	 tv = tv_ms(timeout_ms);
 	int		 p[2] = { -1, -1 }, rc;
 
 	c->m = m;

@@ -104,8 +104,7 @@ curlev_timer_fn(CURLM *multi, long timeout_ms, void *arg)
 		evtimer_del(cv->timer);
 		return 0;
 	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = tv_ms(timeout_ms);
 	evtimer_add(cv->timer, &tv);
 	return 0;
 }

@@ -130,8 +130,7 @@ hacli_request(struct event_base *base, const struct hw_addr *addr,
 	bufferevent_setcb(req->bev, hacli_read_cb, NULL, hacli_event_cb, req);
 	bufferevent_write(req->bev, line, strlen(line));
 	bufferevent_write(req->bev, "\n", 1);
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
+	tv = tv_ms(timeout_ms);
 	evtimer_add(req->deadline, &tv);
 	if (bufferevent_socket_connect(req->bev,
 	    (const struct sockaddr *)&addr->ss, (int)addr->len) < 0) {

@@ -502,15 +502,14 @@ poller_set_timing(struct poller *p, int64_t interval_ms, int64_t timeout_ms)
 	 * only when the interval itself changed. */
 	if (!p->started || !rearm)
 		return;
-	tv.tv_sec = interval_ms / 1000;
-	tv.tv_usec = (interval_ms % 1000) * 1000;
+	tv = tv_ms(interval_ms);
 	event_add(p->tick, &tv);
 }
 
 void
 poller_start(struct poller *p)
 {
-	struct timeval	tv = { p->interval / 1000, (p->interval % 1000) * 1000 };
+	struct timeval	tv = tv_ms(p->interval);
 
 	p->started = true;
 	event_add(p->tick, &tv);

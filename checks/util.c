@@ -86,6 +86,16 @@ xasprintf(const char *fmt, ...)
 	return p;
 }
 
+struct timeval
+tv_ms(int64_t ms)
+{
+	struct timeval	tv;
+
+	tv.tv_sec = (time_t)(ms / 1000);
+	tv.tv_usec = (suseconds_t)((ms % 1000) * 1000);
+	return tv;
+}
+
 int64_t
 mono_ms(void)
 {

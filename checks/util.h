@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/time.h>
 
 #define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 #define MUST_CHECK	__attribute__((warn_unused_result))
@@ -23,6 +24,9 @@ char	*xstrdup(const char *s);
 char	*xstrndup(const char *s, size_t n);
 /* asprintf that aborts on failure; the caller frees the result. */
 char	*xasprintf(const char *fmt, ...) PRINTF(1, 2);
+
+/* A duration in milliseconds as a struct timeval, for event timeouts. */
+struct timeval	 tv_ms(int64_t ms);
 
 /* Milliseconds on CLOCK_MONOTONIC: for every interval and deadline. */
 int64_t	 mono_ms(void);

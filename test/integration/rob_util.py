@@ -265,20 +265,7 @@ class FaultProxy:
 
     def command(self, line):
         self.proc.check_alive()
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(H.T_IO * H.SCALE)
-        try:
-            s.connect(self.control)
-            s.sendall(line.encode() + b"\n")
-            data = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                data += chunk
-        finally:
-            s.close()
-        return data.decode().strip()
+        return H.unix_request(self.control, line.encode() + b"\n").decode().strip()
 
     def set(self, mode, *args):
         r = self.command(" ".join(["mode", mode] + [str(a) for a in args]))

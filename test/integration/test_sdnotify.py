@@ -134,6 +134,9 @@ class SdNotifyTest(H.Case):
         k = self.notify.count()
         rc = U.terminate_rc(proc)
         self.assertEqual(rc, 0)
+        # The datagram was sent before the exit, but the reader thread may
+        # not have taken it off the socket yet: wait for it, then count.
+        self.notify.wait("STOPPING=1", k)
         self.assertEqual(len(self.notify.find("STOPPING=1", k)), 1)
 
     def test_sighup_before_first_poll(self):
