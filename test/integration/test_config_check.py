@@ -56,6 +56,18 @@ class ConfigCheckTest(H.Case):
                 if err:
                     H.log("%s: stderr %r" % (name, err))
 
+    def test_shipped_files(self):
+        """Every config we ship: the annotated default and the examples."""
+        src = os.environ.get("HAPWATCH_SRC") or os.path.dirname(
+            os.path.dirname(CONF_DIR))
+        files = [os.path.join(src, "conf", "hapwatch.json")] + sorted(
+            glob.glob(os.path.join(src, "conf", "examples", "**", "*.json"),
+                      recursive=True))
+        self.assertGreaterEqual(len(files), 7, files)
+        for path in files:
+            with self.subTest(file=os.path.relpath(path, src)):
+                self.assert_ok("-f", path)
+
     def test_bad_files(self):
         files = sorted(glob.glob(os.path.join(CONF_DIR, "bad-*.json")))
         self.assertTrue(files, "no bad-*.json in %s" % CONF_DIR)
