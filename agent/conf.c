@@ -387,6 +387,188 @@ tokenize(const char *text, size_t len, size_t *end,
 	return root;
 }
 
+/* ---- duplicate keys --------------------------------------------------- */
+
+/*
+ * json-c keeps the last of two equal keys in an object and says nothing, so
+ * a second "web" under "services", or a second "require" in a service, would
+ * silently replace the first: a condition lost without a word. The text has
+ * already parsed, so this walk only needs to know strings (both quotes, as
+ * json-c takes them), comments and brackets. Keys are compared as written
+ * between their quotes.
+ */
+struct dup_key {
+	size_t	obj;		/* which object: numbered as they open */
+	size_t	off;		/* the opening quote */
+	size_t	len;		/* bytes between the quotes */
+};
+
+struct dup_found {
+	size_t	off, first;
+};
+
+#define DUP_MAX_DEPTH	64	/* json-c refuses more than 32 */
+
+static int
+dup_key_cmp(const void *a, const void *b, void *arg)
+{
+	const struct dup_key	*x = a, *y = b;
+	const char		*text = *(const char **)arg;
+	size_t			 n = x->len < y->len ? x->len : y->len;
+	int			 c;
+
+	if (x->obj != y->obj)
+		return x->obj < y->obj ? -1 : 1;
+	if ((c = memcmp(text + x->off + 1, text + y->off + 1, n)) != 0)
+		return c;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static int
+dup_found_cmp(const void *a, const void *b)
+{
+	const struct dup_found	*x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/* Past the string that opens at text[off]; len if it does not end. */
+static size_t
+skip_string(const char *text, size_t len, size_t off)
+{
+	char	q = text[off];
+
+	for (off++; off < len && text[off] != q; off++)
+		if (text[off] == '\\')
+			off++;
+	return off < len ? off + 1 : len;
+}
+
+/* Every key of the text's objects, in document order, into *keys. */
+static size_t
+dup_collect(const char *text, size_t len, struct dup_key **keys)
+{
+	size_t	 off = 0, n = 0, cap = 0, nobj = 0, depth = 0;
+	size_t	 obj[DUP_MAX_DEPTH];	/* object number, or SIZE_MAX */
+	bool	 want_key = false;
+
+	*keys = NULL;
+	while ((off = skip_blank(text, len, off)) < len) {
+		switch (text[off]) {
+		case '"':
+		case '\'':
+			if (want_key && depth > 0 && obj[depth - 1] != SIZE_MAX) {
+				if (n == cap) {
+					cap = cap != 0 ? cap * 2 : 32;
+					*keys = xrealloc(*keys,
+					    cap * sizeof(**keys));
+				}
+				(*keys)[n].obj = obj[depth - 1];
+				(*keys)[n].off = off;
+				want_key = false;
+				off = skip_string(text, len, off);
+				(*keys)[n].len = off - (*keys)[n].off - 2;
+				n++;
+			} else
+				off = skip_string(text, len, off);
+			continue;
+		case '{':
+		case '[':
+			if (depth == DUP_MAX_DEPTH)
+				return n;	/* cannot happen: parsed */
+			obj[depth++] = text[off] == '{' ? nobj++ : SIZE_MAX;
+			want_key = text[off] == '{';
+			break;
+		case '}':
+		case ']':
+			if (depth > 0)
+				depth--;
+			want_key = false;
+			break;
+		case ',':
+			want_key = depth > 0 && obj[depth - 1] != SIZE_MAX;
+			break;
+		default:
+			break;
+		}
+		off++;
+	}
+	return n;
+}
+
+/* Line and column (1-based, bytes) of off, from the offsets where lines
+ * start: a binary search, so that many errors in a big text stay cheap. */
+static void
+line_col(const size_t *starts, size_t nlines, size_t off, size_t *line,
+    size_t *col)
+{
+	size_t	lo = 0, hi = nlines, mid;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (starts[mid] <= off)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	*line = lo + 1;
+	*col = off - starts[lo] + 1;
+}
+
+/* Report every key written twice in one object, in document order. */
+static void
+conf_dup_keys(struct conf_ctx *cx, const char *text, size_t len)
+{
+	struct dup_key		*keys;
+	struct dup_found	*found = NULL;
+	size_t			*starts = NULL, nlines = 1;
+	size_t			 n, i, run, nfound = 0, l, c, fl, fc;
+	char			*key;
+
+	if ((n = dup_collect(text, len, &keys)) < 2) {
+		free(keys);
+		return;		/* and qsort_r() must not see NULL */
+	}
+	qsort_r(keys, n, sizeof(*keys), dup_key_cmp, &text);
+	for (i = 1, run = 0; i < n; i++) {
+		if (keys[i].obj != keys[run].obj ||
+		    keys[i].len != keys[run].len ||
+		    memcmp(text + keys[i].off + 1, text + keys[run].off + 1,
+		    keys[i].len) != 0) {
+			run = i;
+			continue;
+		}
+		found = xrealloc(found, (nfound + 1) * sizeof(*found));
+		found[nfound].off = keys[i].off;
+		found[nfound++].first = keys[run].off;
+	}
+	free(keys);
+	if (nfound == 0)
+		return;
+	qsort(found, nfound, sizeof(*found), dup_found_cmp);
+	for (i = 0; i < len; i++)
+		nlines += text[i] == '\n';
+	starts = xmalloc(nlines * sizeof(*starts));
+	starts[0] = 0;
+	for (i = 0, l = 1; i < len; i++)
+		if (text[i] == '\n')
+			starts[l++] = i + 1;
+	for (i = 0; i < nfound; i++) {
+		line_col(starts, nlines, found[i].off, &l, &c);
+		line_col(starts, nlines, found[i].first, &fl, &fc);
+		key = xstrndup(text + found[i].off + 1,
+		    skip_string(text, len, found[i].off) - found[i].off - 2);
+		errs_add(cx->errs, xasprintf("%s:%zu:%zu: duplicate key %s: the "
+		    "first is at %zu:%zu, and only one can count", cx->file, l,
+		    c, conf_quote(cx, key), fl, fc));
+		free(key);
+	}
+	free(starts);
+	free(found);
+}
+
 /* Parse text (len bytes) into the top-level object, or report and NULL. */
 static json_object *
 conf_parse(struct conf_ctx *cx, const char *text, size_t len)
@@ -410,6 +592,7 @@ conf_parse(struct conf_ctx *cx, const char *text, size_t len)
 		json_object_put(root);
 		return NULL;
 	}
+	conf_dup_keys(cx, text, len);
 	if (!json_object_is_type(root, json_type_object)) {
 		conf_err(cx, "expected an object at the top level");
 		json_object_put(root);

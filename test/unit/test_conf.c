@@ -780,6 +780,45 @@ test_syntax(void **state)
 	    "here", NULL);
 }
 
+/* Keys written twice in one object: json-c would keep the last silently. */
+static void
+test_duplicate_keys(void **state)
+{
+	struct conf_errors	 errs = { 0 };
+
+	(void)state;
+	/* Equal keys in different objects, keys as values, in strings and in
+	 * comments are not duplicates. */
+	conf_free(load_str_ok("{ \"services\": {\n"
+	    "  \"web\": { \"require\": [ { \"backend\": \"a\" },\n"
+	    "    { \"backend\": \"b\" } ] },\n"
+	    "  \"api\": { \"require\": [ { \"backend\": \"web\" } ] } },\n"
+	    "  // \"services\": {}\n"
+	    "  /* \"services\", { */\n"
+	    "  \"listen\": [ { \"http\": \"127.0.0.1:1\", \"paths\": {\n"
+	    "    \"/services\": \"web\", \"/a\\\"{,\": \"web\" } },\n"
+	    "    { \"http\": \"127.0.0.1:2\", \"paths\": {\n"
+	    "    \"/services\": \"api\" } } ] }", NULL));
+	/* In an array's object, with single quotes, and the first of three
+	 * named by both others. */
+	assert_null(conf_load_string("x", "{ " SVC ",\n"
+	    "  'frontends': { \"fe\": \"web\", 'fe': \"web\",\n"
+	    "  \"fe\": \"web\" },\n"
+	    "  \"listen\": [ { \"agent\": \"127.0.0.1:1\", \"service\": \"web\",\n"
+	    "    \"agent\": \"127.0.0.1:2\" } ],\n"
+	    "  \"frontends\": {} }", NULL, &errs));
+	assert_int_equal(errs.n, 4);
+	assert_string_equal(errs.msgs[0], "x:2:31: duplicate key \"fe\": the "
+	    "first is at 2:18, and only one can count");
+	assert_string_equal(errs.msgs[1], "x:3:3: duplicate key \"fe\": the "
+	    "first is at 2:18, and only one can count");
+	assert_string_equal(errs.msgs[2], "x:5:5: duplicate key \"agent\": the "
+	    "first is at 4:17, and only one can count");
+	assert_string_equal(errs.msgs[3], "x:6:3: duplicate key \"frontends\": "
+	    "the first is at 2:3, and only one can count");
+	conf_errors_free(&errs);
+}
+
 static void
 test_cannot_read(void **state)
 {
@@ -865,6 +904,7 @@ main(void)
 		cmocka_unit_test(test_duration_bounds),
 		cmocka_unit_test(test_integers),
 		cmocka_unit_test(test_syntax),
+		cmocka_unit_test(test_duplicate_keys),
 		cmocka_unit_test(test_cannot_read),
 		cmocka_unit_test(test_did_you_mean),
 		cmocka_unit_test(test_misc),
