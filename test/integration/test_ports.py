@@ -90,8 +90,15 @@ class PortsTest(H.Case):
         old = self.hap.pid()
         new = self.hap.reload()
         self.assertNotEqual(old, new)
-        wait_for(lambda: self.hw.status()["haproxy"]["pid"] == new, H.T_STATE,
-                 "hapwatch to see the new HAProxy pid %d" % new)
+        st = wait_for(lambda: (lambda st: st if st["haproxy"]["pid"] == new
+                               else None)(self.hw.status()), H.T_STATE,
+                      "hapwatch to see the new HAProxy pid %d" % new)
+        # The new process is settling (settle 2s), and /status says for
+        # how much longer; then it is over.
+        settling = st["haproxy"]["settling_ms"]
+        self.assertTrue(0 < settling <= 2000, settling)
+        wait_for(lambda: self.hw.status()["haproxy"]["settling_ms"] == 0,
+                 H.T_STATE, "the new process to be settled")
         wait_for(lambda: self.fe_status() == "PAUSED", H.T_STATE,
                  "fe_main to be paused in the new HAProxy process")
         self.assertTrue(tcp_refused(self.fe))
