@@ -413,10 +413,10 @@ def get(port, path):
     return st, body.decode("utf-8", "replace")
 
 
-def agent(port, send=None, timeout=T_IO):
+def agent(port, send=None, timeout=T_IO, host="127.0.0.1"):
     """An agent-check exchange: connect, send `send` if given, return every
     byte received until the peer closes."""
-    with socket.create_connection(("127.0.0.1", port),
+    with socket.create_connection((host, port),
                                   timeout=timeout * SCALE) as s:
         if send is not None:
             s.sendall(send)

@@ -31,18 +31,7 @@ def v6_connect(port):
 
 def v6_exchange(port, data=b""):
     """Connect to [::1]:port, send data, read to EOF."""
-    with v6_connect(port) as s:
-        if data:
-            s.sendall(data)
-        out = b""
-        while True:
-            try:
-                chunk = s.recv(4096)
-            except ConnectionResetError:
-                return out
-            if not chunk:
-                return out
-            out += chunk
+    return H.agent(port, data or None, host="::1")
 
 
 def v6_get(port, path, prefix=b""):
