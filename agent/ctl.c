@@ -10,6 +10,7 @@
  * up; unknown service; HAProxy refused); 2 usage error or no daemon to
  * talk to.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,9 @@ ctl_request(struct ctl *c, const char *method, const char *path,
 	free(url);
 	if (rc == CURLE_OK)
 		return true;
-	if (!is_url && access(c->socket, F_OK) != 0)
+	/* access() fails with EACCES, not ENOENT, when a directory on the
+	 * way (/run/hapwatch is 0750) may not be searched. */
+	if (!is_url && access(c->socket, F_OK) != 0 && errno == ENOENT)
 		fprintf(stderr, "hapwatch ctl: %s does not exist: is hapwatch "
 		    "running, with an admin listener there?\n", c->socket);
 	else if (!is_url && access(c->socket, W_OK) != 0)

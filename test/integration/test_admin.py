@@ -13,8 +13,9 @@ all three kinds of answers as DESIGN.md says (503 "drain drained by
 operator"; agent "up 0% #drain" / "stopped #maint"; TCP refused) and leave
 fe_main serving; ready returns to the verdict (down for ghost). Admin
 routes 404 on a health listener; the token is enforced and failures
-counted; the unix socket is mode 0660; "ctl check" and "ctl status" exit
-codes and output; a clear error when the socket is missing.
+counted; the unix socket is mode 0660 and a user outside its owner and
+group is refused by ctl with "permission denied"; "ctl check" and "ctl
+status" exit codes and output; a clear error when the socket is missing.
 """
 import json
 import os
@@ -217,6 +218,21 @@ class AdminTest(H.Case):
         self.assertEqual(stat.S_IMODE(mode), 0o660)
         st, _, body = U.unix_http(self.sock, "GET", "/status")
         self.assertEqual(st, 200)
+        # Someone outside the socket's owner and group: refused, and told
+        # so, whether the directory (mode 0700 here, like /run/hapwatch's
+        # 0750) or the socket (0660) stops them.
+        nobody = ["/usr/bin/setpriv", "--reuid", "nobody", "--regid",
+                  "nogroup", "--clear-groups", H.hapwatch_bin(), "ctl",
+                  "-s", self.sock]
+        self.assertEqual(stat.S_IMODE(os.stat(self.env.dir).st_mode), 0o700)
+        for label in ("directory", "socket"):
+            if label == "socket":
+                os.chmod(self.env.dir, 0o755)
+            for args in (["status"], ["drain", "web"]):
+                r = U.run(nobody + args)
+                self.assertEqual(r.returncode, 2, "%s: %r" % (label, r))
+                self.assertIn("%s: permission denied" % self.sock, r.stderr)
+        self.assertEqual(self.hw.service("web")["state"], "up")
         st, _, body = U.unix_http(self.sock, "POST", "/services/web/drain")
         self.assertEqual((st, body), (200, b"web drain\n"))
         self.hw.wait_state("web", "drain")
