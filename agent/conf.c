@@ -404,7 +404,7 @@ struct dup_key {
 };
 
 struct dup_found {
-	size_t	off, first;
+	size_t	off, first, len;
 };
 
 #define DUP_MAX_DEPTH	64	/* json-c refuses more than 32 */
@@ -469,7 +469,9 @@ dup_collect(const char *text, size_t len, struct dup_key **keys)
 				(*keys)[n].off = off;
 				want_key = false;
 				off = skip_string(text, len, off);
-				(*keys)[n].len = off - (*keys)[n].off - 2;
+				/* Parsed, so the string ended: 2 quotes. */
+				(*keys)[n].len = off - (*keys)[n].off >= 2 ?
+				    off - (*keys)[n].off - 2 : 0;
 				n++;
 			} else
 				off = skip_string(text, len, off);
@@ -524,7 +526,7 @@ conf_dup_keys(struct conf_ctx *cx, const char *text, size_t len)
 	struct dup_key		*keys;
 	struct dup_found	*found = NULL;
 	size_t			*starts = NULL, nlines = 1;
-	size_t			 n, i, run, nfound = 0, l, c, fl, fc;
+	size_t			 n, i, run, nfound = 0, cap = 0, l, c, fl, fc;
 	char			*key;
 
 	if ((n = dup_collect(text, len, &keys)) < 2) {
@@ -540,8 +542,12 @@ conf_dup_keys(struct conf_ctx *cx, const char *text, size_t len)
 			run = i;
 			continue;
 		}
-		found = xrealloc(found, (nfound + 1) * sizeof(*found));
+		if (nfound == cap) {
+			cap = cap != 0 ? cap * 2 : 8;
+			found = xrealloc(found, cap * sizeof(*found));
+		}
 		found[nfound].off = keys[i].off;
+		found[nfound].len = keys[i].len;
 		found[nfound++].first = keys[run].off;
 	}
 	free(keys);
@@ -558,8 +564,7 @@ conf_dup_keys(struct conf_ctx *cx, const char *text, size_t len)
 	for (i = 0; i < nfound; i++) {
 		line_col(starts, nlines, found[i].off, &l, &c);
 		line_col(starts, nlines, found[i].first, &fl, &fc);
-		key = xstrndup(text + found[i].off + 1,
-		    skip_string(text, len, found[i].off) - found[i].off - 2);
+		key = xstrndup(text + found[i].off + 1, found[i].len);
 		errs_add(cx->errs, xasprintf("%s:%zu:%zu: duplicate key %s: the "
 		    "first is at %zu:%zu, and only one can count", cx->file, l,
 		    c, conf_quote(cx, key), fl, fc));
