@@ -473,7 +473,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(TOP, "test", "bench",
                                                   "RESULTS.md"))
     a = ap.parse_args()
-    secs, rounds, samples = (2, 1, 10) if a.quick else (10, 3, 50)
+    secs, rounds, samples = (2, 1, 10) if a.quick else (10, 5, 50)
     busy = quiet_check()
     log("machine busy before the run: %.0f%%" % (busy * 100))
     log("1. health endpoint (wrk, %ds x %d rounds, alternated)" % (secs, rounds))
@@ -482,7 +482,7 @@ def main():
     d_trig = bench_detect(True, samples)
     d_poll = bench_detect(False, samples)
     log("3. polling cost at 1,000 backends x 10 servers")
-    p = bench_poll(secs, 1 if a.quick else 5)
+    p = bench_poll(secs, rounds)
 
     def p99(v):
         return sorted(v)[max(0, int(len(v) * 0.99) - 1)]
