@@ -33,6 +33,7 @@ status_haproxy(struct hw *hw)
 	const struct hw_stats	*st = &hw->stats;
 	json_object		*o = json_object_new_object();
 	json_object		*errs = json_object_new_object();
+	int64_t			 settling;
 	size_t			 i;
 
 	json_object_object_add(o, "source",
@@ -52,8 +53,9 @@ status_haproxy(struct hw *hw)
 	json_object_object_add(o, "reloads",
 	    json_object_new_int64((int64_t)st->reloads));
 	/* How long HAProxy's word still may not bring a service up. */
-	json_object_object_add(o, "settling_ms", json_object_new_int64(
-	    st->settle_until > mono_ms() ? st->settle_until - mono_ms() : 0));
+	settling = st->settle_until - mono_ms();
+	json_object_object_add(o, "settling_ms",
+	    json_object_new_int64(settling > 0 ? settling : 0));
 	json_object_object_add(o, "errors", json_object_new_int64((int64_t)st->errors));
 	for (i = 1; i < POLL_NERRORS; i++)
 		json_object_object_add(errs, poll_error_str((enum poll_error)i),
