@@ -7,9 +7,7 @@ HAPWATCH_TIMEOUT_SCALE).
 """
 import json
 import os
-import re
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -153,34 +151,7 @@ def override(hw, svc, what):
             svc, what, st, body))
 
 
-_METRIC = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+(\S+)$')
-
-
-def parse_metrics(text):
-    """Prometheus text -> {"name{labels}": float} (labels as printed)."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _METRIC.match(line)
-        if m:
-            out[m.group(1) + (m.group(2) or "")] = float(m.group(3))
-    return out
-
-
-def metrics(hw):
-    st, _, body = H.http("GET", hw.admin_port, "/metrics")
-    if st != 200:
-        raise AssertionError("/metrics answered %d" % st)
-    return parse_metrics(body.decode())
-
-
-def log_lines(proc, pattern):
-    """Lines of proc's log matching the regex pattern."""
-    with open(proc.log_path, "rb") as f:
-        text = f.read().decode("utf-8", "replace")
-    rx = re.compile(pattern)
-    return [l for l in text.splitlines() if rx.search(l)]
+log_lines = H.log_lines
 
 
 def minimal_haproxy(case, backend_ports, name="haproxy", extra=""):

@@ -28,6 +28,7 @@ import ctypes
 import io
 import json
 import os
+import re
 import shlex
 import selectors
 import shutil
@@ -745,6 +746,51 @@ class Backends:
         return p is not None and p.alive()
 
 
+def log_lines(proc, pattern):
+    """Lines of proc's log matching the regex pattern."""
+    with open(proc.log_path, "rb") as f:
+        text = f.read().decode("utf-8", "replace")
+    rx = re.compile(pattern)
+    return [l for l in text.splitlines() if rx.search(l)]
+
+
+# ---- Prometheus text format ----------------------------------------------
+
+_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
+_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
+
+
+def parse_metrics(text):
+    """Samples of a Prometheus text exposition ->
+    {(name, frozenset of (label, value)): float}. Fails on a line that is
+    not a comment, a blank or a sample."""
+    out = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        m = _SAMPLE.match(line)
+        if m is None:
+            raise AssertionError("not a sample line: %r" % line)
+        labels = frozenset((k, v.replace('\\"', '"').replace("\\n", "\n")
+                            .replace("\\\\", "\\"))
+                           for k, v in _LABEL.findall(m.group(3) or ""))
+        key = (m.group(1), labels)
+        if key in out:
+            raise AssertionError("duplicate sample: %r" % line)
+        out[key] = float(m.group(4))
+    return out
+
+
+def metric(samples, name, **labels):
+    """The value of one sample; KeyError if absent."""
+    return samples[(name, frozenset(labels.items()))]
+
+
+def metric_series(samples, name):
+    """{frozenset of labels: value} of every sample of a metric."""
+    return {k[1]: v for k, v in samples.items() if k[0] == name}
+
+
 # ---- hapwatch ------------------------------------------------------------
 
 def _listen_port(address):
@@ -813,6 +859,13 @@ class Hapwatch:
         if st != 200:
             raise AssertionError("/status answered %d: %r" % (st, body))
         return json.loads(body)
+
+    def metrics(self):
+        """/metrics, parsed (parse_metrics)."""
+        st, hdrs, body = http("GET", self.admin_port, "/metrics")
+        if st != 200:
+            raise AssertionError("/metrics answered %d: %r" % (st, body))
+        return parse_metrics(body.decode())
 
     def service(self, name):
         return self.status()["services"][name]

@@ -8,7 +8,6 @@ names the Debian package to install, never a skip.
 """
 import json
 import os
-import re
 import select
 import signal
 import socket
@@ -108,11 +107,8 @@ def write_json(path, obj):
 
 def log_has(proc, pattern):
     """The first line of proc's log that matches the regex, or None."""
-    with open(proc.log_path, "rb") as f:
-        for line in f.read().decode("utf-8", "replace").splitlines():
-            if re.search(pattern, line):
-                return line
-    return None
+    lines = H.log_lines(proc, pattern)
+    return lines[0] if lines else None
 
 
 # ---- sd_notify receiver --------------------------------------------------
@@ -260,41 +256,11 @@ class GatedUnixRelay:
         self._thread.join(5)
 
 
-# ---- Prometheus text format ----------------------------------------------
+# ---- Prometheus text format: the harness's -------------------------------
 
-_SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(.*)\})?\s+(\S+)$')
-_LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_metrics(text):
-    """Samples of a Prometheus text exposition ->
-    {(name, frozenset of (label, value)): float}. Fails on a line that is
-    not a comment, a blank or a sample."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        m = _SAMPLE.match(line)
-        if m is None:
-            raise AssertionError("not a sample line: %r" % line)
-        labels = frozenset((k, v.replace('\\"', '"').replace("\\n", "\n")
-                            .replace("\\\\", "\\"))
-                           for k, v in _LABEL.findall(m.group(3) or ""))
-        key = (m.group(1), labels)
-        if key in out:
-            raise AssertionError("duplicate sample: %r" % line)
-        out[key] = float(m.group(4))
-    return out
-
-
-def metric(samples, name, **labels):
-    """The value of one sample; KeyError if absent."""
-    return samples[(name, frozenset(labels.items()))]
-
-
-def metric_series(samples, name):
-    """{frozenset of labels: value} of every sample of a metric."""
-    return {k[1]: v for k, v in samples.items() if k[0] == name}
+parse_metrics = H.parse_metrics
+metric = H.metric
+metric_series = H.metric_series
 
 
 def promtool_check(text):

@@ -17,7 +17,6 @@ import os
 import resource
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -135,19 +134,12 @@ class Hapwatch(H.Hapwatch):
             self.wait_listening()
         return self
 
-    def metrics(self):
-        st, _, body = H.http("GET", self.admin_port, "/metrics")
-        if st != 200:
-            raise AssertionError("/metrics answered %d" % st)
-        return parse_metrics(body.decode())
-
     def stats_errors(self):
         """(errors_by_reason from /status, hapwatch_stats_errors_total by
         reason from /metrics), read one after the other."""
         by_reason = dict(self.status()["haproxy"]["errors_by_reason"])
-        m = self.metrics()
-        prom = {labels["reason"]: v for (name, labels), v in m.items()
-                if name == "hapwatch_stats_errors_total"}
+        prom = {dict(labels)["reason"]: v for labels, v in H.metric_series(
+            self.metrics(), "hapwatch_stats_errors_total").items()}
         return by_reason, prom
 
 
@@ -182,59 +174,9 @@ def proc_status(pid):
     return out
 
 
-# ---- Prometheus text format ----------------------------------------------
+# ---- Prometheus text format: the harness's -------------------------------
 
-def _labels(s):
-    out = {}
-    i = 0
-    while i < len(s):
-        eq = s.index("=", i)
-        name = s[i:eq].strip().lstrip(",").strip()
-        j = eq + 2		# after ="
-        val = []
-        while s[j] != '"':
-            if s[j] == "\\":
-                j += 1
-                val.append({"n": "\n"}.get(s[j], s[j]))
-            else:
-                val.append(s[j])
-            j += 1
-        out[name] = "".join(val)
-        i = j + 1
-        while i < len(s) and s[i] in ", ":
-            i += 1
-    return out
-
-
-class Labels(dict):
-    """A hashable label set."""
-
-    def __hash__(self):
-        return hash(tuple(sorted(self.items())))
-
-
-def parse_metrics(text):
-    """{(name, Labels): float} of every sample line."""
-    out = {}
-    for line in text.splitlines():
-        if not line or line.startswith("#"):
-            continue
-        if "{" in line:
-            name, rest = line.split("{", 1)
-            lab, _, val = rest.rpartition("}")
-            labels = Labels(_labels(lab))
-        else:
-            name, _, val = line.partition(" ")
-            labels = Labels()
-        out[(name, labels)] = float(val.split()[0])
-    return out
-
-
-def metric(m, name, **labels):
-    for (n, lab), v in m.items():
-        if n == name and all(lab.get(k) == str(x) for k, x in labels.items()):
-            return v
-    raise AssertionError("no metric %s%r" % (name, labels))
+metric = H.metric
 
 
 # ---- the fault proxy -----------------------------------------------------

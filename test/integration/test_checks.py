@@ -270,9 +270,9 @@ class ChecksTest(H.Case):
         # A timeout is the check's own timeout, not some longer default.
         elapsed = time.monotonic() - t0
         self.assertLess(elapsed, 10 * H.SCALE)
-        m = U.metrics(self.hw)
-        self.assertEqual(m['hapwatch_check_up{check="http_ok"}'], 1)
-        self.assertEqual(m['hapwatch_check_up{check="http_timeout"}'], 0)
+        m = self.hw.metrics()
+        self.assertEqual(H.metric(m, "hapwatch_check_up", check="http_ok"), 1)
+        self.assertEqual(H.metric(m, "hapwatch_check_up", check="http_timeout"), 0)
         self.hw.stop()
 
     # ---- rise / fall, probe by probe ----

@@ -656,9 +656,9 @@ class EipHookTest(H.Case):
         self.assertRegex(logged[5], r"warning: hook .*\(peer -> down\): "
                          r"exit 1: aws-eip-takeover: associate-address "
                          r".*UnauthorizedOperation")
-        m = U.metrics(hw_s)
-        self.assertEqual(m["hapwatch_hook_failures_total"], 1)
-        self.assertEqual(m["hapwatch_hook_runs_total"], 6)
+        m = hw_s.metrics()
+        self.assertEqual(H.metric(m, "hapwatch_hook_failures_total"), 1)
+        self.assertEqual(H.metric(m, "hapwatch_hook_runs_total"), 6)
         hw_s.stop()
         hw_a.stop()
 

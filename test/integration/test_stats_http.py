@@ -207,9 +207,8 @@ class StatsHttpTest(H.Case):
         st = hw.status()["haproxy"]
         self.assertGreater(st["errors"], 0)
         self.assertIn("HTTP 401", st["last_error"] or "")
-        m = U.metrics(hw)
-        errs = sum(v for k, v in m.items()
-                   if k.startswith("hapwatch_stats_errors_total"))
+        errs = sum(H.metric_series(hw.metrics(),
+                                   "hapwatch_stats_errors_total").values())
         self.assertEqual(errs, st["errors"])
         # The password back: up again.
         self.hap.reload(self.hap_body(password=PASS))

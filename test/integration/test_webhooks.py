@@ -71,9 +71,9 @@ class WebhooksTest(H.Case):
     def wait_sent(self, n):
         """/metrics once hapwatch has counted n deliveries (the receiver
         records a request before hapwatch reads the answer)."""
-        return wait_for(lambda: (lambda m: m if m[
-            "hapwatch_webhooks_sent_total"] >= n else None)(
-            U.metrics(self.hw)), H.T_STATE, "%d webhooks counted sent" % n)
+        return wait_for(lambda: (lambda m: m if H.metric(
+            m, "hapwatch_webhooks_sent_total") >= n else None)(
+            self.hw.metrics()), H.T_STATE, "%d webhooks counted sent" % n)
 
     def pairs(self, recs):
         return [(r["json"]["previous"], r["json"]["state"]) for r in recs]
@@ -142,7 +142,7 @@ class WebhooksTest(H.Case):
         self.hw.wait_fresh_poll()
         self.assertEqual(len(self.rx.received()), len(seq), "extra posts")
         m = self.wait_sent(len(seq))
-        self.assertEqual(m["hapwatch_webhook_retries_total"], 0)
+        self.assertEqual(H.metric(m, "hapwatch_webhook_retries_total"), 0)
         self.hw.stop()
 
     def test_retry_after_500(self):
@@ -166,7 +166,7 @@ class WebhooksTest(H.Case):
         self.assertGreaterEqual(gaps[0], 0.9, "first retry after ~1s")
         self.assertGreaterEqual(gaps[1], 1.9, "second retry after ~2s")
         m = self.wait_sent(2)
-        self.assertEqual(m["hapwatch_webhook_retries_total"], 2)
+        self.assertEqual(H.metric(m, "hapwatch_webhook_retries_total"), 2)
         self.assertTrue(U.log_lines(self.hw.proc,
                                     r"warning: webhook .*: HTTP 500 "
                                     r"\(retry in 1s\)"))
@@ -176,8 +176,9 @@ class WebhooksTest(H.Case):
         self.start_world()
         self.rx.stop()
         U.override(self.hw, "web", "drain")
-        wait_for(lambda: U.metrics(self.hw)[
-            "hapwatch_webhook_retries_total"] >= 1, H.T_STATE,
+        wait_for(lambda: H.metric(self.hw.metrics(),
+                                  "hapwatch_webhook_retries_total") >= 1,
+                 H.T_STATE,
             "an attempt to fail on the closed port")
         self.assertTrue(U.log_lines(self.hw.proc, r"warning: webhook .*"
                                     r"(Couldn't connect|Could not connect)"))
