@@ -25,14 +25,19 @@ RELOADS = 20
 
 class ReloadTest(H.Case):
 
-    def start_world(self):
+    def start_world(self, tune=None):
+        """HAProxy, hapwatch up; tune(conf), if given, edits the config
+        first."""
         env = self.env
         self.b = self.backends()
         ports = self.b.add_many("s", 2)
         self.hap = self.haproxy(H.hap_backend("app", ports)).start()
         self.health = env.port()
         self.admin = env.port()
-        self.hw = self.hapwatch(self.config(self.health, extra=False)).start()
+        conf = self.config(self.health, extra=False)
+        if tune is not None:
+            tune(conf)
+        self.hw = self.hapwatch(conf).start()
         self.hw.wait_state("web", "up")
         self.assertEqual(get(self.health, HEALTH),
                          (200, "up all conditions hold\n"))
@@ -191,17 +196,12 @@ class ReloadTest(H.Case):
         counting (a counter may only go back to 0 when the process
         restarts), and /status keeps the last state file save."""
         env = self.env
-        self.b = self.backends()
-        ports = self.b.add_many("s", 2)
-        self.hap = self.haproxy(H.hap_backend("app", ports)).start()
-        self.health = env.port()
-        self.admin = env.port()
-        conf = self.config(self.health, extra=False)
-        conf["haproxy"].update({"state_file": env.path("server-state"),
-                                "state_file_interval": "1h"})
-        conf["notify"] = [{"track_file": env.path("web.track")}]
-        self.hw = self.hapwatch(conf).start()
-        self.hw.wait_state("web", "up")
+
+        def tune(conf):
+            conf["haproxy"].update({"state_file": env.path("server-state"),
+                                    "state_file_interval": "1h"})
+            conf["notify"] = [{"track_file": env.path("web.track")}]
+        self.start_world(tune)
         # Drive some counters: transitions and track file writes, a state
         # file save, HTTP answers.
         for action in ("drain", "ready"):
