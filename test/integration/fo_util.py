@@ -219,9 +219,8 @@ class NsHAProxy(H.HAProxy):
 
     def _spawn(self, extra):
         self.generation += 1
-        p = self.env.spawn(self.name, [IP, "netns", "exec", self.netns,
-                                       H.HAPROXY_BIN, "-db", "-f",
-                                       self.cfg] + extra)
+        p = self.env.spawn(self.name, [IP, "netns", "exec", self.netns] +
+                           H.haproxy_cmd() + ["-db", "-f", self.cfg] + extra)
         self.procs.append(p)
         return p
 

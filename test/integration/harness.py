@@ -1,7 +1,9 @@
 """harness.py: the integration test harness (Python 3 standard library only).
 
-Every test runs real processes on loopback: HAProxy (Debian's
-/usr/sbin/haproxy, in the foreground so the harness owns its pid), small
+Every test runs real processes on loopback: HAProxy (Debian's, in the
+foreground so the harness owns its pid: the host's /usr/sbin/haproxy, or
+with HAPWATCH_HAPROXY=3.0|3.2|3.4 the one of a Debian root made by
+test/tools/mkroot and run by test/tools/inroot), small
 HTTP backends (test/tools/backend.py) and hapwatch itself ($HAPWATCH_BIN).
 
 Rules the tests follow:
@@ -45,7 +47,7 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.environ.get("HAPWATCH_SRC") or os.path.abspath(
     os.path.join(HERE, "..", ".."))
-HAPROXY_BIN = "/usr/sbin/haproxy"
+TOOLS = os.path.join(SRC, "test", "tools")
 PYTHON = "/usr/bin/python3"
 BACKEND_TOOL = os.path.join(SRC, "test", "tools", "backend.py")
 KEEP = os.environ.get("HAPWATCH_KEEP") == "1"
@@ -74,11 +76,59 @@ def hapwatch_bin():
     return b
 
 
+def _haproxy_cmd():
+    """The command that runs the HAProxy under test, from the one setting
+    HAPWATCH_HAPROXY: unset, "" or "host" for the host's; a version of the
+    matrix (3.0, 3.2, 3.4) for Debian's HAProxy of that version in a root
+    of its own that shares this host's network, pids and /tmp (built once
+    by test/tools/mkroot, cached)."""
+    want = os.environ.get("HAPWATCH_HAPROXY", "") or "host"
+    if want == "host":
+        return ["/usr/sbin/haproxy"], want
+    r = subprocess.run([os.path.join(TOOLS, "mkroot"), "haproxy-" + want],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+    if r.returncode != 0:
+        raise AssertionError("HAProxy %s: cannot build its root: %s" % (
+            want, r.stderr.strip()))
+    return [os.path.join(TOOLS, "inroot"), r.stdout.strip(),
+            "/usr/sbin/haproxy"], want
+
+
+_HAPROXY = None
+
+
+def haproxy_cmd():
+    """argv prefix that runs HAProxy (then "-db", "-f", cfg...). Its pid is
+    HAProxy's own: inroot execs it in place."""
+    global _HAPROXY
+    if _HAPROXY is None:
+        _HAPROXY = _haproxy_cmd()
+    return list(_HAPROXY[0])
+
+
+_HAPROXY_VERSION = None
+
+
+def haproxy_version():
+    """The HAProxy under test's version, as a tuple of ints: (2, 6, 12)."""
+    global _HAPROXY_VERSION
+    if _HAPROXY_VERSION is None:
+        out = subprocess.run(haproxy_cmd() + ["-v"], stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True).stdout
+        m = re.search(r"version (\d+)\.(\d+)\.(\d+)", out)
+        if not m:
+            raise AssertionError("cannot tell HAProxy's version: %r" % out)
+        _HAPROXY_VERSION = tuple(int(x) for x in m.groups())
+    return _HAPROXY_VERSION
+
+
 def require_haproxy():
     """A missing HAProxy is a failure, never a skip."""
-    if not os.access(HAPROXY_BIN, os.X_OK):
+    cmd = haproxy_cmd()
+    if not os.access(cmd[-1] if len(cmd) == 1 else cmd[0], os.X_OK):
         raise AssertionError("%s is missing: install Debian's haproxy "
-                             "package (./dev deps)" % HAPROXY_BIN)
+                             "package (./dev deps)" % cmd[-1])
 
 
 def log(msg):
@@ -239,7 +289,7 @@ class Env:
     def close(self, failed):
         for p in reversed(self.procs):
             if p.alive():
-                if p.argv[0] in (HAPROXY_BIN, PYTHON):
+                if p.argv[0] in (haproxy_cmd()[0], PYTHON):
                     p.kill()
                 else:
                     p.terminate(5.0)
@@ -601,7 +651,7 @@ class HAProxy:
 
     def _spawn(self, extra):
         self.generation += 1
-        p = self.env.spawn(self.name, [HAPROXY_BIN, "-db", "-f", self.cfg] +
+        p = self.env.spawn(self.name, haproxy_cmd() + ["-db", "-f", self.cfg] +
                            extra)
         self.procs.append(p)
         return p
