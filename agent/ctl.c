@@ -6,9 +6,12 @@
  * from --token or $HAPWATCH_TOKEN. A command-line client may block, so
  * this is plain curl_easy_perform().
  *
- * Exit status: 0 done (check: the service is up); 1 not done (check: not
- * up; unknown service; HAProxy refused); 2 usage error or no daemon to
- * talk to.
+ * Exit status (DESIGN.md, "hapwatch ctl exit status"): 0 done, or for
+ * check the service is up (or degraded); 1 check: not up, or the thing
+ * asked for did not happen in time (a save); 2 usage; 3 could not ask: no
+ * daemon, permission denied, unauthorized, unknown service. Scripts (a
+ * keepalived vrrp_script) can so tell a node that is down from a
+ * misconfigured script user.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -26,6 +29,13 @@
 #include "util.h"
 
 #define CTL_TIMEOUT_MS		10000
+
+enum ctl_exit {
+	CTL_OK = 0,
+	CTL_NOT_UP = 1,		/* check: not up; a wait that timed out */
+	CTL_USAGE = 2,
+	CTL_CANNOT_ASK = 3,	/* no daemon, denied, unknown service */
+};
 #define CTL_MAX_REPLY		(8u << 20)
 
 struct ctl {
@@ -110,7 +120,8 @@ ctl_request(struct ctl *c, const char *method, const char *path,
 	return false;
 }
 
-/* A reply that is not 2xx: say what the daemon said. */
+/* A reply that is not 2xx (unauthorized, no such service): the request
+ * was not taken. Say what the daemon said. */
 static int
 ctl_refused(const struct reply *r)
 {
@@ -120,7 +131,7 @@ ctl_refused(const struct reply *r)
 	else
 		fprintf(stderr, "hapwatch ctl: %ld: %s", r->code,
 		    r->body.data != NULL ? r->body.data : "\n");
-	return r->code == 401 ? 2 : 1;
+	return CTL_CANNOT_ASK;
 }
 
 static json_object *
@@ -129,7 +140,7 @@ ctl_status_json(struct ctl *c, int *rc)
 	struct reply	 r;
 	json_object	*o;
 
-	*rc = 2;
+	*rc = CTL_CANNOT_ASK;
 	if (!ctl_request(c, "GET", "/status", &r))
 		return NULL;
 	if (r.code != 200) {
@@ -141,7 +152,7 @@ ctl_status_json(struct ctl *c, int *rc)
 	sbuf_free(&r.body);
 	if (o == NULL)
 		fprintf(stderr, "hapwatch ctl: /status is not JSON\n");
-	*rc = o != NULL ? 0 : 2;
+	*rc = o != NULL ? CTL_OK : CTL_CANNOT_ASK;
 	return o;
 }
 
@@ -195,7 +206,15 @@ ctl_status(struct ctl *c)
 	else
 		ctl_print_table(st);
 	json_object_put(st);
-	return 0;
+	return CTL_OK;
+}
+
+/* Whether a state answers "in rotation": up, or up with reduced
+ * capacity (degraded). */
+static bool
+ctl_state_serves(const char *state)
+{
+	return strcmp(state, "up") == 0 || strcmp(state, "degraded") == 0;
 }
 
 /* exit 0 when SERVICE is up: for keepalived's vrrp_script and scripts. */
@@ -206,14 +225,14 @@ ctl_check(struct ctl *c, const char *svc)
 	int		 rc;
 
 	if ((st = ctl_status_json(c, &rc)) == NULL)
-		return 1;	/* no daemon: not known to be up */
+		return rc;
 	if (!json_object_object_get_ex(st, "services", &svcs) ||
 	    !json_object_object_get_ex(svcs, svc, &s)) {
 		fprintf(stderr, "hapwatch ctl: no service \"%s\"\n", svc);
 		json_object_put(st);
-		return 1;
+		return CTL_CANNOT_ASK;
 	}
-	rc = strcmp(jstr(s, "state", ""), "up") == 0 ? 0 : 1;
+	rc = ctl_state_serves(jstr(s, "state", "")) ? CTL_OK : CTL_NOT_UP;
 	if (rc != 0)
 		printf("%s %s\n", jstr(s, "state", "?"), jstr(s, "reason", ""));
 	json_object_put(st);
@@ -227,12 +246,12 @@ ctl_override(struct ctl *c, const char *action, const char *svc)
 	char		*path = svc != NULL ?
 			    xasprintf("/services/%s/%s", svc, action) :
 			    xasprintf("/services/%s", action);
-	int		 rc = 2;
+	int		 rc = CTL_CANNOT_ASK;
 
 	if (ctl_request(c, "POST", path, &r)) {
 		if (r.code == 200) {
 			printf("%s", r.body.data != NULL ? r.body.data : "ok\n");
-			rc = 0;
+			rc = CTL_OK;
 		} else {
 			rc = ctl_refused(&r);
 		}
@@ -254,7 +273,7 @@ ctl_save_state(struct ctl *c)
 	int		 rc;
 
 	if (!ctl_request(c, "POST", "/haproxy/save-state", &r))
-		return 2;
+		return CTL_CANNOT_ASK;
 	if (r.code != 202 || r.body.data == NULL ||
 	    sscanf(r.body.data, "save %llu", &seq) != 1) {
 		rc = ctl_refused(&r);
@@ -277,14 +296,14 @@ ctl_save_state(struct ctl *c)
 				fprintf(stderr, "hapwatch ctl: save failed: %s\n",
 				    jstr(sf, "last_error", "?"));
 			json_object_put(st);
-			return ok ? 0 : 1;
+			return ok ? CTL_OK : CTL_NOT_UP;
 		}
 		json_object_put(st);
 		nanosleep(&ts, NULL);
 	}
 	fprintf(stderr, "hapwatch ctl: the save did not finish within %ds\n",
 	    CTL_TIMEOUT_MS / 1000);
-	return 1;
+	return CTL_NOT_UP;
 }
 
 static int
@@ -295,8 +314,11 @@ ctl_usage(void)
 	    "       hapwatch ctl [-s SOCKET|URL] drain|ready|maint [SERVICE]\n"
 	    "       hapwatch ctl [-s SOCKET|URL] check SERVICE\n"
 	    "       hapwatch ctl [-s SOCKET|URL] save-state\n"
-	    "(default socket: %s)\n", CTL_DEFAULT_SOCKET);
-	return 2;
+	    "(default socket: %s)\n"
+	    "exit: 0 done or up, 1 not up or not done in time, 2 usage,\n"
+	    "      3 could not ask (no daemon, permission, unknown service)\n",
+	    CTL_DEFAULT_SOCKET);
+	return CTL_USAGE;
 }
 
 static int
@@ -359,7 +381,7 @@ ctl_main(int argc, char **argv)
 	}
 	if (!curlshim_load(c.err, sizeof(c.err))) {
 		fprintf(stderr, "hapwatch ctl: %s\n", c.err);
-		return 2;
+		return CTL_CANNOT_ASK;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	rc = ctl_run(&c, argc, argv);

@@ -150,7 +150,7 @@ class AdminTest(H.Case):
                          (0, "web ready\n"))
         self.wait_answers("up")
         rc, out, err = U.ctl(self.sock, "drain", "nope")
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 3, "an unknown service: could not ask")
         self.assertIn("404", err)
 
         # No service named: all of them. ready returns each to its verdict.
@@ -204,7 +204,7 @@ class AdminTest(H.Case):
         # ctl over TCP: the token from --token or $HAPWATCH_TOKEN.
         url = "http://127.0.0.1:%d" % self.admin_tok
         rc, out, err = U.ctl(url, "status")
-        self.assertEqual(rc, 2)
+        self.assertEqual(rc, 3, "unauthorized: could not ask")
         self.assertIn("unauthorized", err)
         self.assertEqual(U.ctl(url, "check", "web", token=TOKEN)[0], 0)
         rc, out, _ = U.ctl(url, "status", "--json",
@@ -230,7 +230,7 @@ class AdminTest(H.Case):
                 os.chmod(self.env.dir, 0o755)
             for args in (["status"], ["drain", "web"]):
                 r = U.run(nobody + args)
-                self.assertEqual(r.returncode, 2, "%s: %r" % (label, r))
+                self.assertEqual(r.returncode, 3, "%s: %r" % (label, r))
                 self.assertIn("%s: permission denied" % self.sock, r.stderr)
         self.assertEqual(self.hw.service("web")["state"], "up")
         st, _, body = U.unix_http(self.sock, "POST", "/services/web/drain")
@@ -240,12 +240,12 @@ class AdminTest(H.Case):
 
     def test_ctl_check_and_status(self):
         self.start_world()
-        # check: 0 up; 1 drained, down, unknown.
+        # check: 0 up; 1 drained or down; 3 unknown (could not ask).
         self.assertEqual(U.ctl(self.sock, "check", "web"), (0, "", ""))
         rc, out, _ = U.ctl(self.sock, "check", "ghost")
         self.assertEqual((rc, out), (1, "down no_such_be: no such backend\n"))
         rc, _, err = U.ctl(self.sock, "check", "nope")
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 3)
         self.assertIn('no service "nope"', err)
         U.ctl(self.sock, "drain", "web")
         rc, out, _ = U.ctl(self.sock, "check", "web")
@@ -282,12 +282,13 @@ class AdminTest(H.Case):
         self.assertEqual(U.ctl(self.sock, "--json", "status")[0], 0)
         self.hw.stop()
 
-        # No daemon: check says "not up" (1), the others cannot talk (2),
-        # and every one says why.
+        # No daemon: every command could not ask (3), check included (a
+        # keepalived script can tell that from a node that is down), and
+        # every one says why.
         self.assertFalse(os.path.exists(self.sock),
                          "the admin socket outlived the daemon")
-        for args, want in ((("check", "web"), 1), (("status",), 2),
-                           (("drain", "web"), 2), (("save-state",), 2)):
+        for args, want in ((("check", "web"), 3), (("status",), 3),
+                           (("drain", "web"), 3), (("save-state",), 3)):
             rc, out, err = U.ctl(self.sock, *args)
             self.assertEqual(rc, want, "ctl %s without a daemon" % (args,))
             self.assertIn("%s does not exist: is hapwatch running" %
@@ -298,7 +299,7 @@ class AdminTest(H.Case):
         s.bind(dead)
         s.close()
         rc, _, err = U.ctl(dead, "status")
-        self.assertEqual(rc, 2)
+        self.assertEqual(rc, 3)
         self.assertIn(dead, err)
         # Usage errors.
         self.assertEqual(U.ctl(dead, "frobnicate")[0], 2)

@@ -151,7 +151,8 @@ class StateFileTest(H.Case):
         self.hw.stop()
 
     def test_no_state_file_configured(self):
-        # save-state without haproxy.state_file: refused, exit 1.
+        # save-state without haproxy.state_file: refused, exit 3 (nothing
+        # was asked of HAProxy).
         env = self.env
         b = self.backends()
         hap = self.haproxy(H.hap_backend("be", b.add_many("s", 1))).start()
@@ -162,7 +163,7 @@ class StateFileTest(H.Case):
             "listen": [{"http": "127.0.0.1:%d" % env.port(), "admin": True},
                        {"http": "unix:" + sock, "admin": True}]}).start()
         rc, out, err = U.ctl(sock, "save-state")
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 3)
         self.assertIn("no haproxy.state_file configured", err)
 
 
