@@ -85,6 +85,23 @@ log_vmsg(enum log_level lvl, const char *suffix, const char *fmt, va_list ap)
 }
 
 void
+log_line(enum log_level lvl, const char *fmt, ...)
+{
+	va_list	ap;
+	int	saved = errno;
+
+	if (!log_enabled(lvl))
+		return;
+	if (log_journal)
+		fprintf(stderr, "<%d>", (int)lvl);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	errno = saved;
+}
+
+void
 log_msg(enum log_level lvl, const char *fmt, ...)
 {
 	va_list	ap;

@@ -26,6 +26,11 @@ bool	log_level_parse(const char *s, enum log_level *out) MUST_CHECK;
 bool	log_enabled(enum log_level lvl);
 
 void	log_msg(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
+/* A line as it is, with no "hapwatch: level: " tag (config errors keep
+ * their "file:line:col: " form), but with the priority prefix under
+ * journald, so that "hapwatch -c" in ExecStartPre or ExecReload shows its
+ * errors at their level ("journalctl -p err"). */
+void	log_line(enum log_level lvl, const char *fmt, ...) PRINTF(2, 3);
 /* log_warn appends ": strerror(errno)"; the x forms do not. */
 void	log_warn(const char *fmt, ...) PRINTF(1, 2);
 void	log_warnx(const char *fmt, ...) PRINTF(1, 2);

@@ -95,8 +95,8 @@ parse_args(int argc, char **argv, struct opts *o)
 			break;
 		case OPT_LEVEL:
 			if (!log_level_parse(optarg, &o->level)) {
-				fprintf(stderr, "hapwatch: unknown log level \"%s\"\n",
-				    optarg);
+				log_line(LOG_LVL_ERR, "hapwatch: unknown log level "
+				    "\"%s\"", optarg);
 				return 1;
 			}
 			break;
@@ -106,7 +106,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "hapwatch: unexpected argument \"%s\"\n",
+		log_line(LOG_LVL_ERR, "hapwatch: unexpected argument \"%s\"",
 		    argv[optind]);
 		usage(stderr);
 		return 1;
@@ -122,7 +122,7 @@ load_or_report(const struct opts *o)
 	size_t			 i;
 
 	for (i = 0; i < errs.n; i++)
-		fprintf(stderr, "%s\n", errs.msgs[i]);
+		log_line(LOG_LVL_ERR, "%s", errs.msgs[i]);
 	conf_errors_free(&errs);
 	return c;
 }
@@ -137,9 +137,10 @@ main(int argc, char **argv)
 
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
 		return ctl_main(argc - 1, argv + 1);
+	log_init(LOG_LVL_INFO);
 	if (parse_args(argc, argv, &o) != 0)
 		return 1;
-	log_init(o.level);
+	log_set_level(o.level);
 	c = load_or_report(&o);
 	if (c == NULL || o.check) {
 		if (c != NULL)

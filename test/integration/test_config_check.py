@@ -33,9 +33,11 @@ def expectations(path):
 
 class ConfigCheckTest(H.Case):
 
-    def run_hw(self, *args, cwd=None):
+    def run_hw(self, *args, cwd=None, env=None):
+        e = {k: v for k, v in os.environ.items() if k != "JOURNAL_STREAM"}
+        e.update(env or {})
         p = subprocess.run([H.hapwatch_bin()] + list(args), cwd=cwd or
-                           self.env.dir, stdin=subprocess.DEVNULL,
+                           self.env.dir, stdin=subprocess.DEVNULL, env=e,
                            capture_output=True, timeout=30 * H.SCALE)
         return p.returncode, p.stdout.decode("utf-8", "replace"), \
             p.stderr.decode("utf-8", "replace")
@@ -45,6 +47,29 @@ class ConfigCheckTest(H.Case):
         self.assertEqual((rc, out), (0, "configuration OK\n"),
                          "hapwatch -c %s: stderr %r" % (" ".join(args), err))
         return err
+
+    def test_errors_at_err_priority_under_journald(self):
+        """Under systemd (JOURNAL_STREAM set), ExecStartPre's and
+        ExecReload's "hapwatch -c" print every error with the err priority
+        prefix, so "journalctl -p err" shows why a reload failed; the
+        result line on stdout stays as it is."""
+        journal = {"JOURNAL_STREAM": "8:123456"}
+        name = "bad-duplicate-key.json"
+        want = [name + ": " + m if not m.startswith(":") else name + m
+                for m in expectations(os.path.join(CONF_DIR, name))]
+        rc, out, err = self.run_hw("-c", "-f", name, cwd=CONF_DIR,
+                                   env=journal)
+        self.assertEqual((rc, out), (1, ""))
+        self.assertEqual(err.splitlines(), ["<3>" + l for l in want])
+        # The same file without journald: no prefix.
+        self.assertEqual(self.run_hw("-c", "-f", name, cwd=CONF_DIR)[2],
+                         "".join(l + "\n" for l in want))
+        # A command-line error too.
+        rc, _, err = self.run_hw("-c", "--log-level", "loud", env=journal)
+        self.assertEqual(rc, 1)
+        self.assertEqual(err, '<3>hapwatch: unknown log level "loud"\n')
+        rc, out, err = self.run_hw("-c", env=journal)
+        self.assertEqual((rc, out), (0, "configuration OK\n"), err)
 
     def test_good_files(self):
         files = sorted(glob.glob(os.path.join(CONF_DIR, "good-*.json")))
