@@ -979,18 +979,3 @@ conf_service_index(const struct conf *c, const char *name)
 			return i;
 	return CONF_NONE;
 }
-
-const char *
-svc_state_name(enum svc_state s)
-{
-	static const char *const names[SVC_NSTATES] = {
-		[SVC_UP] = "up",
-		[SVC_DOWN] = "down",
-		[SVC_DRAIN] = "drain",
-		[SVC_MAINT] = "maint",
-	};
-
-	if ((unsigned)s >= SVC_NSTATES)
-		return "unknown";
-	return names[s];
-}

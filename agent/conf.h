@@ -33,13 +33,13 @@ enum stats_kind {
 struct conf_haproxy {
 	char		*stats;			/* as written */
 	enum stats_kind	 stats_kind;
-	struct hw_addr	 stats_addr;		/* STATS_UNIX and STATS_TCP */
+	struct addr	 stats_addr;		/* STATS_UNIX and STATS_TCP */
 	int64_t		 interval;		/* default 1s */
 	int64_t		 timeout;		/* default 500ms */
 	int64_t		 grace;			/* default 10s */
 	int64_t		 settle;		/* default 5s */
 	char		*log_listen;		/* NULL: no log trigger */
-	struct hw_addr	 log_addr;		/* "udp:HOST:PORT" parsed */
+	struct addr	 log_addr;		/* "udp:HOST:PORT" parsed */
 	char		*state_file;		/* NULL: none */
 	int64_t		 state_file_interval;	/* default 30s */
 };
@@ -59,7 +59,7 @@ struct conf_check {
 	char			*name;
 	enum check_kind		 kind;
 	char			*target;	/* URL, HOST:PORT, or argv[0] */
-	struct hw_addr		 addr;		/* CHECK_TCP */
+	struct addr		 addr;		/* CHECK_TCP */
 	char			**argv;		/* CHECK_EXEC, NULL-terminated */
 	int			*expect;	/* CHECK_HTTP: codes; default 200 */
 	size_t			 nexpect;
@@ -118,7 +118,7 @@ struct conf_path {
 struct conf_listen {
 	enum listen_kind	 kind;
 	char			*address;	/* as written */
-	struct hw_addr		 addr;
+	struct addr		 addr;
 	/* LISTEN_HTTP */
 	struct conf_path	*paths;
 	size_t			 npaths;
@@ -212,6 +212,5 @@ bool		 conf_needs_curl(const struct conf *c);
 
 /* Index of a service by name, or CONF_NONE. */
 size_t		 conf_service_index(const struct conf *c, const char *name);
-const char	*svc_state_name(enum svc_state s);
 
 #endif

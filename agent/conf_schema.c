@@ -577,7 +577,7 @@ static const struct conf_schema listen_schema =
     SCHEMA_K("listeners", listen_kinds, listen_keys);
 
 static bool
-addr_is_any(const struct hw_addr *a)
+addr_is_any(const struct addr *a)
 {
 	const struct sockaddr_in	*sin = (const void *)&a->ss;
 	const struct sockaddr_in6	*sin6 = (const void *)&a->ss;

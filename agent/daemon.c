@@ -1,6 +1,14 @@
 /*
- * daemon.c: the running daemon. Poll results feed the services; a change
- * of a service reaches the listeners, frontend control and notify.
+ * daemon.c: the running daemon.
+ *
+ * One event loop. Inputs (a stats poll, a probe, an operator's override,
+ * a timer) change the services; each change is only marked. After every
+ * turn of the loop, one pass (daemon_propagate) tells what changed to the
+ * listeners, frontend control and notify, and objects closed during the
+ * turn are freed (reap_now), when no callback can hold them any more.
+ *
+ * A SIGHUP builds the new config whole and swaps it in with
+ * daemon_reconfigure(), or keeps the running one if anything fails.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -9,21 +17,197 @@
 
 #include <event2/event.h>
 
-#include "checkset.h"
+#include "admin.h"
 #include "child.h"
 #include "curlev.h"
 #include "curlshim.h"
-#include "frontend.h"
-#include "hapwatch.h"
-#include "notify.h"
+#include "daemon.h"
+#include "fectl.h"
 #include "listener.h"
 #include "log.h"
 #include "logtrig.h"
+#include "metrics.h"
+#include "notify.h"
+#include "plan.h"
+#include "poller.h"
+#include "probe.h"
+#include "probeset.h"
+#include "responder.h"
 #include "sdnotify.h"
+#include "service.h"
 #include "statefile.h"
+#include "view.h"
+
+/* What changed in a loop turn (struct daemon.dirty). */
+#define DIRTY_STATES	0x01	/* an effective state: listeners, tracks */
+#define DIRTY_VERDICTS	0x02	/* a verdict, or a poll: frontend control */
+
+/* A transition to tell notify, with its own copy of the words. */
+struct transition {
+	size_t		svc;
+	bool		initial;
+	int64_t		wall;
+	char		service[80];
+	char		state[16];
+	char		prev[16];
+	char		reason[SVC_REASON_MAX];
+};
+
+/* What the daemon knows of HAProxy. */
+struct hapstate {
+	struct hap_snapshot	*snap;		/* last good; owned */
+	bool			 answered;	/* the first poll completed */
+	bool			 fresh;		/* within grace of last_ok */
+	bool			 await_plan;	/* reloaded: hold verdicts until a
+						 * poll of the new plan answers */
+	int64_t			 last_ok;	/* mono ms of the last good poll */
+	int64_t			 last_ok_wall;
+	int64_t			 last_poll_wall;
+	int64_t			 settle_until;	/* mono ms */
+	int			 pid;
+	enum poll_error		 last_error;
+	char			 last_detail[160];
+};
+
+struct daemon {
+	struct event_base	*base;
+	struct conf		*conf;
+	char			*conf_path;	/* -f FILE, or NULL: default */
+	struct conf_overrides	 ov;		/* quick options, owned copy */
+	char			 stats_shown[256]; /* no password */
+	struct metrics		*metrics;
+	struct svc		*svcs;		/* one per conf->services */
+	size_t			 nsvcs;
+	struct hapstate		 hap;
+	struct poller		*poller;
+	struct logtrig		*logtrig;	/* or NULL */
+	struct statefile	*statefile;	/* or NULL */
+	struct listener		**listeners;	/* one per conf->listens */
+	size_t			 nlisteners;
+	struct fectl		*fectl;
+	struct curlev		*curl;		/* libcurl on this loop, or NULL
+						 * while the config needs none */
+	struct childmgr		*children;	/* hooks and exec checks */
+	struct probeset		*probes;
+	struct notifier		*notifier;
+	struct notifier		**retired;	/* finishing after a reload */
+	size_t			 nretired;
+	unsigned		 dirty;		/* DIRTY_*, this loop turn */
+	struct transition	*pending;	/* to tell notify, in order */
+	size_t			 npending;
+	size_t			 cappending;
+	struct event		*eval_ev;	/* next hysteresis/grace deadline */
+	struct event		*house_ev;	/* watchdog, reaping */
+	struct event		*stop_ev;	/* hard deadline of a clean stop */
+	struct event		*stop_step;	/* waiting for hooks to end */
+	struct event		*signals[3];
+	int64_t			 watchdog_ms;	/* $WATCHDOG_USEC, 0: none */
+	int64_t			 started_wall;
+	bool			 stopping;
+	bool			 ready_sent;	/* sd_notify READY=1 */
+	bool			 quit;		/* leave the loop */
+};
+
+static void daemon_evaluate(struct daemon *d);
+
+/* ---- telling what changed ---- */
 
 static void
-hw_arm_eval(struct hw *hw, int64_t at)
+daemon_log_transition(const struct svc *s, enum svc_state from)
+{
+	log_msg(s->state == SVC_UP ? LOG_LVL_NOTICE : LOG_LVL_WARNING,
+	    "service %s: %s -> %s: %s", s->conf->name, svc_state_name(from),
+	    svc_state_name(s->state), s->reason);
+}
+
+/* Service idx changed from prev (a state name, or "starting"): log it and
+ * queue it for notify, which hears of it after this loop turn. */
+static void
+daemon_transition(struct daemon *d, size_t idx, const char *prev,
+    bool initial)
+{
+	const struct svc	*s = &d->svcs[idx];
+	struct transition	*t;
+
+	if (d->npending == d->cappending) {
+		d->cappending = d->cappending ? d->cappending * 2 : 8;
+		d->pending = xrealloc(d->pending, d->cappending *
+		    sizeof(*d->pending));
+	}
+	t = &d->pending[d->npending++];
+	t->svc = idx;
+	t->initial = initial;
+	t->wall = wall_ms();
+	snprintf(t->service, sizeof(t->service), "%s", s->conf->name);
+	snprintf(t->state, sizeof(t->state), "%s", svc_state_name(s->state));
+	snprintf(t->prev, sizeof(t->prev), "%s", prev);
+	snprintf(t->reason, sizeof(t->reason), "%s", s->reason);
+}
+
+static const char *
+daemon_status_line(const struct daemon *d)
+{
+	static char	buf[256];
+	size_t		i, up = 0, n = 0;
+	int		len;
+
+	for (i = 0; i < d->nsvcs; i++)
+		up += d->svcs[i].state == SVC_UP;
+	len = snprintf(buf, sizeof(buf), "%zu/%zu services up", up, d->nsvcs);
+	for (i = 0; i < d->nsvcs && n < 3 && len > 0 &&
+	    (size_t)len < sizeof(buf); i++) {
+		if (d->svcs[i].state == SVC_UP)
+			continue;
+		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "; %s %s: %s",
+		    d->svcs[i].conf->name, svc_state_name(d->svcs[i].state),
+		    d->svcs[i].reason);
+		n++;
+	}
+	return buf;
+}
+
+/*
+ * The one place that tells the responders, frontend control and notify
+ * what changed, once per loop turn: never from inside a responder's own
+ * callbacks, so no request can close the listener that accepted it.
+ */
+static void
+daemon_propagate(struct daemon *d)
+{
+	struct notify_event	ev;
+	size_t			i;
+	unsigned		dirty = d->dirty;
+
+	d->dirty = 0;
+	if (dirty & DIRTY_STATES) {
+		for (i = 0; i < d->nlisteners; i++)
+			listener_update(d->listeners[i], d->stopping);
+		if (d->ready_sent && !d->stopping)
+			sd_notifyf("STATUS=%s", daemon_status_line(d));
+		notify_tracks(d->notifier, d->svcs);
+	}
+	if (dirty & DIRTY_VERDICTS)
+		fectl_update(d->fectl);
+	for (i = 0; i < d->npending; i++) {
+		const struct transition *t = &d->pending[i];
+
+		ev.event = "transition";
+		ev.svc = t->svc;
+		ev.service = t->service;
+		ev.state = t->state;
+		ev.prev = t->prev;
+		ev.reason = t->reason;
+		ev.wall = t->wall;
+		ev.initial = t->initial;
+		notify_event(d->notifier, &ev);
+	}
+	d->npending = 0;
+}
+
+/* ---- services ---- */
+
+static void
+daemon_arm_eval(struct daemon *d, int64_t at)
 {
 	struct timeval	tv;
 	int64_t		left = at - mono_ms();
@@ -31,36 +215,15 @@ hw_arm_eval(struct hw *hw, int64_t at)
 	if (left < 0)
 		left = 0;
 	tv = tv_ms(left);
-	evtimer_add(hw->eval_ev, &tv);
-}
-
-static void
-hw_log_transition(const struct svc *s, enum svc_state from)
-{
-	log_msg(s->state == SVC_UP ? LOG_LVL_NOTICE : LOG_LVL_WARNING,
-	    "service %s: %s -> %s: %s", s->conf->name, svc_state_name(from),
-	    svc_state_name(s->state), s->reason);
-}
-
-/* Tell everyone what changed after evaluations or overrides. */
-static void
-hw_propagate(struct hw *hw, bool states, bool verdicts)
-{
-	size_t	i;
-
-	if (states)
-		for (i = 0; i < hw->nlisteners; i++)
-			listener_update(hw->listeners[i]);
-	if (verdicts)
-		fectl_update(hw->fectl);
+	evtimer_add(d->eval_ev, &tv);
 }
 
 static int
-hw_check_state(void *arg, size_t idx, const char **reason)
+daemon_check_state(void *arg, size_t idx, const char **reason)
 {
-	struct hw	*hw = arg;
+	struct daemon	*d = arg;
 
-	return checks_state(hw->checks, idx, reason);
+	return probeset_state(d->probes, idx, reason);
 }
 
 /*
@@ -70,76 +233,84 @@ hw_check_state(void *arg, size_t idx, const char **reason)
  * stale between two good polls).
  */
 static int64_t
-hw_fresh_until(const struct hw *hw)
+daemon_fresh_until(const struct daemon *d)
 {
-	const struct conf_haproxy	*h = &hw->conf->haproxy;
+	const struct conf_haproxy	*h = &d->conf->haproxy;
 	int64_t				 span = h->grace;
 
-	if (hw->stats.last_error == POLL_OK && span < h->interval + h->timeout)
+	if (d->hap.last_error == POLL_OK && span < h->interval + h->timeout)
 		span = h->interval + h->timeout;
-	return hw->stats.last_ok + span;
+	return d->hap.last_ok + span;
 }
 
-void
-hw_evaluate(struct hw *hw)
+/* Re-evaluate every service now (new input, or a deadline). */
+static void
+daemon_evaluate(struct daemon *d)
 {
 	struct svc_input	in;
 	int64_t			next = INT64_MAX;
-	bool			states = false, verdicts = false;
 	size_t			i;
 
 	/* Stopping: nothing new is judged or acted on (no new hooks). */
-	if (hw->stopping)
+	if (d->stopping)
 		return;
 	memset(&in, 0, sizeof(in));
 	in.now = mono_ms();
-	in.snap = hw->stats.snap;
-	in.stats_fresh = hw->stats.snap != NULL &&
-	    in.now <= hw_fresh_until(hw);
+	in.snap = d->hap.snap;
+	in.stats_fresh = d->hap.snap != NULL &&
+	    in.now <= daemon_fresh_until(d);
 	/* After a reload, the snapshot at hand was polled with the old plan:
 	 * a newly required backend is not in it. Judge nothing on it (unless
 	 * it has gone stale: then everything fails alike). */
-	in.answered = hw->stats.answered &&
-	    !(hw->stats.await_plan && in.stats_fresh);
-	in.settle_until = hw->stats.settle_until;
-	in.check_state = hw_check_state;
-	in.check_arg = hw;
+	in.answered = d->hap.answered &&
+	    !(d->hap.await_plan && in.stats_fresh);
+	in.settle_until = d->hap.settle_until;
+	in.check_state = daemon_check_state;
+	in.check_arg = d;
 	if (in.stats_fresh)
-		next = hw_fresh_until(hw) + 1;
-	hw->stats.fresh = in.stats_fresh;
-	for (i = 0; i < hw->nsvcs; i++) {
-		struct svc	*s = &hw->svcs[i];
+		next = daemon_fresh_until(d) + 1;
+	d->hap.fresh = in.stats_fresh;
+	for (i = 0; i < d->nsvcs; i++) {
+		struct svc	*s = &d->svcs[i];
 		enum svc_state	 from = s->state;
 		int		 chg = svc_evaluate(s, &in, &next);
 
 		if (chg & SVC_CHG_STATE) {
-			hw_log_transition(s, from);
-			states = true;
+			daemon_log_transition(s, from);
+			d->dirty |= DIRTY_STATES;
 		}
 		if (chg & SVC_CHG_FIRST)
-			notify_transition(hw->notifier, i, "starting", true);
+			daemon_transition(d, i, "starting", true);
 		else if (chg & SVC_CHG_STATE)
-			notify_transition(hw->notifier, i, svc_state_name(from),
-			    false);
+			daemon_transition(d, i, svc_state_name(from), false);
 		if (chg & (SVC_CHG_VERDICT | SVC_CHG_FIRST))
-			verdicts = true;
+			d->dirty |= DIRTY_VERDICTS;
 	}
-	evtimer_del(hw->eval_ev);
+	evtimer_del(d->eval_ev);
 	if (next != INT64_MAX)
-		hw_arm_eval(hw, next);
-	hw_propagate(hw, states, verdicts);
-	if (states && hw->ready_sent)
-		sd_notifyf("STATUS=%s", hw_status_line(hw));
+		daemon_arm_eval(d, next);
 }
 
-void
-hw_set_override(struct hw *hw, size_t idx, enum svc_override o)
+static void
+daemon_eval_cb(evutil_socket_t fd, short what, void *arg)
 {
-	bool	states = false;
+	daemon_evaluate(arg);
+}
+
+static void
+daemon_probe_cb(void *arg)
+{
+	daemon_evaluate(arg);
+}
+
+/* The operator's override on service idx, or all of them (CONF_NONE). */
+static void
+daemon_override(struct daemon *d, size_t idx, enum svc_override o)
+{
 	size_t	i;
 
-	for (i = 0; i < hw->nsvcs; i++) {
-		struct svc	*s = &hw->svcs[i];
+	for (i = 0; i < d->nsvcs; i++) {
+		struct svc	*s = &d->svcs[i];
 		enum svc_state	 from = s->state;
 
 		if (idx != CONF_NONE && i != idx)
@@ -148,250 +319,536 @@ hw_set_override(struct hw *hw, size_t idx, enum svc_override o)
 			log_notice("service %s: %s by operator", s->conf->name,
 			    svc_override_name(o));
 		if (svc_set_override(s, o) & SVC_CHG_STATE) {
-			hw_log_transition(s, from);
-			if (s->evaluated && !hw->stopping)
-				notify_transition(hw->notifier, i,
-				    svc_state_name(from), false);
-			states = true;
+			daemon_log_transition(s, from);
+			if (s->evaluated && !d->stopping)
+				daemon_transition(d, i, svc_state_name(from),
+				    false);
+			d->dirty |= DIRTY_STATES;
 		}
 	}
-	hw_propagate(hw, states, false);
 }
 
-void
-hw_count_http(struct hw *hw, int code)
-{
-	static const int	codes[] = HTTP_CODES;
-	size_t			i;
+/* ---- HAProxy ---- */
 
-	for (i = 0; i < HTTP_NCODES; i++) {
-		if (codes[i] == code) {
-			hw->counters.http_codes[i]++;
-			return;
-		}
+/* A poll answered: take the snapshot and what it says of the process. */
+static void
+daemon_poll_ok(struct daemon *d, struct poll_result *res, int64_t now)
+{
+	struct hapstate	*h = &d->hap;
+
+	if (h->pid == 0 && res->pid != 0)
+		log_info("HAProxy %s, pid %d, up %llds", res->snap->info.version,
+		    res->pid, (long long)res->snap->info.uptime_sec);
+	if (res->new_process) {
+		metrics_inc(d->metrics, MC_HAPROXY_PROCESSES);
+		log_notice("HAProxy reloaded or restarted: %s", res->how);
+		/* A reload re-enables every frontend. */
+		fectl_reapply(d->fectl);
 	}
-	hw->counters.http_codes[HTTP_NCODES]++;
-}
-
-void
-hw_trigger_poll(struct hw *hw)
-{
-	if (hw->poller != NULL)
-		poller_trigger(hw->poller);
-}
-
-static void
-hw_eval_cb(evutil_socket_t fd, short what, void *arg)
-{
-	hw_evaluate(arg);
-}
-
-/* A new HAProxy process answers: settle, and re-apply frontend control
- * (a reload re-enables every frontend). how says how we know. */
-static void
-hw_new_process(struct hw *hw, int64_t now, const char *how)
-{
-	hw->stats.reloads++;
-	hw->stats.settle_until = now + hw->conf->haproxy.settle;
-	log_notice("HAProxy reloaded or restarted: %s", how);
-	fectl_reapply(hw->fectl);
+	if (res->young_until > h->settle_until)
+		h->settle_until = res->young_until;
+	h->pid = res->pid;
+	stats_snapshot_free(h->snap);
+	h->snap = res->snap;
+	res->snap = NULL;
+	h->last_ok = now;
+	h->last_ok_wall = h->last_poll_wall;
+	h->await_plan = false;
 }
 
 static void
-hw_note_pid(struct hw *hw, const struct hap_info *info, int64_t now)
+daemon_poll_cb(void *arg, struct poll_result *res)
 {
-	char	how[64];
-
-	if (hw->stats.pid == 0) {
-		log_info("HAProxy %s, pid %d, up %llds", info->version, info->pid,
-		    (long long)info->uptime_sec);
-	} else if (info->pid != hw->stats.pid) {
-		snprintf(how, sizeof(how), "pid %d -> %d", hw->stats.pid,
-		    info->pid);
-		hw_new_process(hw, now, how);
-	}
-	hw->stats.pid = info->pid;
-}
-
-/*
- * However it came (a start, a reload we saw or one we missed between two
- * polls), a process younger than settle has not checked its servers yet:
- * until it is settle old, its word may not bring a service up. Its age is
- * Uptime_sec from show info, or on the stats page the largest backend
- * lastchg (never more than its uptime: the page's own proxy never changes
- * state), in whole seconds, so it errs young.
- */
-static void
-hw_note_age(struct hw *hw, const struct hap_snapshot *snap, int64_t now)
-{
-	int64_t	settle = hw->conf->haproxy.settle, age, until;
-
-	if (snap->has_info)
-		age = snap->info.uptime_sec * 1000;
-	else if (snap->max_lastchg >= 0)
-		age = snap->max_lastchg * 1000;
-	else
-		return;
-	until = now + settle - age;
-	if (age < settle && until > hw->stats.settle_until)
-		hw->stats.settle_until = until;
-}
-
-static void
-hw_observe(struct hw_stats *st, int64_t us)
-{
-	static const int	bounds[POLL_HIST_N] = POLL_HIST_BUCKETS;
-	size_t			i;
-
-	st->dur_sum += (double)us / 1e6;
-	for (i = 0; i < POLL_HIST_N && us > bounds[i] * 1000LL; i++)
-		;
-	st->hist[i]++;
-}
-
-static void
-hw_poll_cb(void *arg, struct poll_result *res)
-{
-	struct hw	*hw = arg;
-	struct hw_stats	*st = &hw->stats;
+	struct daemon	*d = arg;
+	struct hapstate	*h = &d->hap;
 	int64_t		 now = mono_ms();
-	bool		 was_failing = st->answered && st->last_error != POLL_OK;
+	bool		 was_failing = h->answered && h->last_error != POLL_OK;
 
-	st->polls++;
-	st->answered = true;
-	st->last_poll_wall = wall_ms();
-	hw_observe(st, res->duration_us);
-	st->last_error = res->error;
-	snprintf(st->last_detail, sizeof(st->last_detail), "%s", res->detail);
+	metrics_poll(d->metrics, res->error, res->duration_us);
+	h->answered = true;
+	h->last_poll_wall = wall_ms();
+	h->last_error = res->error;
+	snprintf(h->last_detail, sizeof(h->last_detail), "%s", res->detail);
 	if (res->error == POLL_OK) {
 		if (was_failing)
-			log_notice("stats: %s answers again", hw->stats_shown);
-		if (res->snap->has_info)
-			hw_note_pid(hw, &res->snap->info, now);
-		else if (res->new_process)
-			hw_new_process(hw, now, "the stats page's backends are "
-			    "younger than the last poll");
-		hw_note_age(hw, res->snap, now);
-		if (st->snap != NULL) {
-			stats_snapshot_free(st->snap);
-			free(st->snap);
-		}
-		st->snap = res->snap;
-		res->snap = NULL;
-		st->last_ok = now;
-		st->last_ok_wall = st->last_poll_wall;
-		st->await_plan = false;
+			log_notice("stats: %s answers again", d->stats_shown);
+		daemon_poll_ok(d, res, now);
+	} else if (!was_failing) {
+		/* An outage is told once when it starts, and once when it
+		 * ends, not on every poll. */
+		log_warnx("stats: %s (%s)%s", res->detail,
+		    poll_error_str(res->error), h->snap != NULL ?
+		    "; keeping the last observation for the grace period" : "");
 	} else {
-		st->errors++;
-		st->errors_by[res->error]++;
-		if (!was_failing)
-			log_warnx("stats: %s (%s)%s", res->detail,
-			    poll_error_str(res->error), st->snap != NULL ?
-			    "; keeping the last observation for the grace period" :
-			    "");
-		else
-			log_debug("stats: %s", res->detail);
+		log_debug("stats: %s", res->detail);
 	}
-	hw_evaluate(hw);
-	fectl_update(hw->fectl);
-	if (!hw->ready_sent) {
-		hw->ready_sent = true;
-		sd_notifyf("READY=1\nSTATUS=%s", hw_status_line(hw));
+	daemon_evaluate(d);
+	/* Frontend control retries what HAProxy did not confirm. */
+	d->dirty |= DIRTY_VERDICTS;
+	if (!d->ready_sent) {
+		d->ready_sent = true;
+		sd_notifyf("READY=1\nSTATUS=%s", daemon_status_line(d));
 	}
 }
 
-/* Which backends to ask for, and whether their server rows are needed. */
 static void
-hw_build_plan(const struct conf *c, struct poll_plan *plan)
+daemon_logtrig_cb(void *arg)
 {
-	size_t	i, j, k;
+	struct daemon	*d = arg;
 
-	memset(plan, 0, sizeof(*plan));
-	for (i = 0; i < c->nservices; i++) {
-		const struct conf_service *s = &c->services[i];
-		bool agent = false;
+	if (d->poller != NULL)
+		poller_trigger(d->poller);
+}
 
-		/* Agent weights come from capacity unless a weight is fixed. */
-		for (k = 0; k < c->nlistens; k++)
-			if (c->listens[k].kind == LISTEN_AGENT &&
-			    c->listens[k].weight == 0 &&
-			    (c->listens[k].svc == i || c->listens[k].svc == CONF_NONE))
-				agent = true;
-		for (j = 0; j < s->nconds; j++) {
-			const struct conf_cond *cd = &s->conds[j];
-			bool servers = agent || cd->min_percent > 0;
+static struct poller *
+daemon_make_poller(struct daemon *d, const struct conf *conf)
+{
+	const struct conf_haproxy	*h = &conf->haproxy;
+	struct poller_timing		 t = { h->interval, h->timeout, h->settle };
+	struct source			*src;
 
-			if (cd->kind == COND_ALL_BACKENDS) {
-				plan->all = true;
-				plan->all_servers |= servers;
-				continue;
-			}
-			if (cd->kind != COND_BACKEND)
-				continue;
-			for (k = 0; k < plan->ntargets; k++)
-				if (strcmp(plan->targets[k].backend, cd->name) == 0)
-					break;
-			if (k == plan->ntargets) {
-				plan->targets = xrealloc(plan->targets,
-				    (k + 1) * sizeof(*plan->targets));
-				plan->targets[k].backend = cd->name;
-				plan->targets[k].servers = false;
-				plan->ntargets++;
-			}
-			plan->targets[k].servers |= servers;
+	if (h->stats_kind == STATS_HTTP)
+		src = source_page_new(d->base, d->curl, h->stats, h->timeout);
+	else
+		src = source_cli_new(d->base, &h->stats_addr, h->timeout);
+	return poller_new(d->base, src, &t, daemon_poll_cb, d);
+}
+
+static void
+daemon_set_plan(struct daemon *d, const struct conf *conf)
+{
+	struct poll_plan	plan;
+
+	plan_build(conf, &plan);
+	poller_set_plan(d->poller, &plan);
+	plan_free(&plan);
+	log_debug("stats request: %s", poller_request(d->poller));
+}
+
+/* Make sure d->curl exists if conf needs libcurl (loading it). False,
+ * with the reason logged, if libcurl cannot be loaded. */
+static bool
+daemon_need_curl(struct daemon *d, const struct conf *conf)
+{
+	char	err[300];
+
+	if (d->curl != NULL || !conf_needs_curl(conf))
+		return true;
+	if (!curlshim_load(err, sizeof(err))) {
+		log_errx("%s (http checks, webhooks and the stats page need it; "
+		    "install libcurl4)", err);
+		return false;
+	}
+	d->curl = curlev_new(d->base);
+	return true;
+}
+
+/* ---- what the parts are given ---- */
+
+static void
+daemon_view(void *arg, struct view *v)
+{
+	struct daemon	*d = arg;
+
+	memset(v, 0, sizeof(*v));
+	v->conf = d->conf;
+	v->conf_path = d->conf_path;
+	v->started_wall = d->started_wall;
+	v->svcs = d->svcs;
+	v->nsvcs = d->nsvcs;
+	v->haproxy.source = d->stats_shown;
+	v->haproxy.snap = d->hap.snap;
+	v->haproxy.polled = d->poller != NULL;
+	v->haproxy.fresh = d->hap.fresh;
+	v->haproxy.pid = d->hap.pid;
+	v->haproxy.last_poll_wall = d->hap.last_poll_wall;
+	v->haproxy.last_ok_wall = d->hap.last_ok_wall;
+	v->haproxy.settle_until = d->hap.settle_until;
+	v->haproxy.last_error = d->hap.last_error;
+	v->haproxy.last_detail = d->hap.last_detail;
+	v->listeners = (const struct listener *const *)d->listeners;
+	v->nlisteners = d->nlisteners;
+	v->fectl = d->fectl;
+	v->probes = d->probes;
+	v->statefile = d->statefile;
+	v->logtrig = d->logtrig;
+	v->metrics = d->metrics;
+}
+
+static void
+daemon_admin_override(void *arg, size_t idx, enum svc_override o)
+{
+	daemon_override(arg, idx, o);
+}
+
+static bool
+daemon_admin_save_state(void *arg, uint64_t *seq)
+{
+	struct daemon	*d = arg;
+
+	if (d->statefile == NULL)
+		return false;
+	*seq = statefile_request(d->statefile);
+	return true;
+}
+
+static const struct admin_ops daemon_admin_ops = {
+	.view = daemon_view,
+	.override = daemon_admin_override,
+	.save_state = daemon_admin_save_state,
+};
+
+static void
+daemon_responder_env(struct daemon *d, const struct conf *conf,
+    const struct svc *svcs, struct responder_env *env)
+{
+	env->base = d->base;
+	env->metrics = d->metrics;
+	env->conf = conf;
+	env->svcs = svcs;
+	env->admin = &daemon_admin_ops;
+	env->admin_arg = d;
+}
+
+static struct probeset *
+daemon_make_probes(struct daemon *d, const struct conf *conf)
+{
+	struct probe_env	env = { d->base, d->curl, d->children };
+
+	return probeset_new(&env, conf, daemon_probe_cb, d);
+}
+
+static struct notifier *
+daemon_make_notifier(struct daemon *d, const struct conf *conf)
+{
+	struct notify_env	env = { d->base, d->children, d->curl,
+				    d->metrics };
+
+	return notify_new(&env, conf);
+}
+
+static struct fectl *
+daemon_make_fectl(struct daemon *d, const struct conf *conf,
+    const struct svc *svcs)
+{
+	struct fectl_env	env = { d->base, conf->haproxy.stats_addr,
+				    conf->haproxy.timeout };
+
+	return fectl_new(&env, conf, svcs);
+}
+
+/* Keep a replaced notifier until its hooks and webhooks are done. */
+static void
+daemon_retire_notifier(struct daemon *d, struct notifier *nf)
+{
+	if (notify_pending(nf) == 0) {
+		notify_free(nf);
+		return;
+	}
+	d->retired = xrealloc(d->retired, (d->nretired + 1) *
+	    sizeof(*d->retired));
+	d->retired[d->nretired++] = nf;
+}
+
+/* ---- reload ---- */
+
+/* What a reload builds before it commits. */
+struct staged {
+	struct conf	 *conf;
+	struct listener	**listeners;	/* one per new listen; NULL: reused */
+	struct listener	**reuse;	/* the old listener at its address */
+	struct logtrig	 *logtrig;	/* a new log socket, or NULL */
+	bool		  logtrig_keep;	/* keep the old one */
+};
+
+static void
+staged_abort(struct staged *st)
+{
+	size_t	i;
+
+	for (i = 0; st->conf != NULL && i < st->conf->nlistens; i++)
+		listener_free(st->listeners[i]);
+	free(st->listeners);
+	free(st->reuse);
+	logtrig_free(st->logtrig);
+	conf_free(st->conf);
+}
+
+static bool
+str_eq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) ||
+	    (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Bind what is new and find what is kept, changing nothing of the
+ * running daemon. False (logged) if something cannot be had. */
+static bool
+reload_prepare(struct daemon *d, struct staged *st)
+{
+	const struct conf	*nc = st->conf;
+	struct responder_env	 env;
+	char			 err[256];
+	size_t			 i, j;
+
+	st->listeners = xcalloc(nc->nlistens, sizeof(*st->listeners));
+	st->reuse = xcalloc(nc->nlistens, sizeof(*st->reuse));
+	if (!daemon_need_curl(d, nc)) {
+		log_errx("reload: keeping the running config");
+		return false;
+	}
+	/* New listeners see the old services until the commit adopts them
+	 * anew; they accept nothing before the loop runs again. */
+	daemon_responder_env(d, d->conf, d->svcs, &env);
+	for (i = 0; i < nc->nlistens; i++) {
+		for (j = 0; j < d->nlisteners; j++)
+			if (addr_equal(&listener_conf(d->listeners[j])->addr,
+			    &nc->listens[i].addr))
+				st->reuse[i] = d->listeners[j];
+		if (st->reuse[i] != NULL)
+			continue;
+		st->listeners[i] = listener_new(&nc->listens[i], &env, err,
+		    sizeof(err));
+		if (st->listeners[i] == NULL) {
+			log_errx("reload: %s listener: %s; keeping the running "
+			    "config", listen_kind_name(nc->listens[i].kind), err);
+			return false;
 		}
 	}
-	if (plan->all)
-		for (k = 0; k < plan->ntargets; k++)
-			plan->all_servers |= plan->targets[k].servers;
+	st->logtrig_keep = str_eq(nc->haproxy.log_listen,
+	    d->conf->haproxy.log_listen);
+	if (!st->logtrig_keep && nc->haproxy.log_listen != NULL) {
+		st->logtrig = logtrig_new(d->base, &nc->haproxy.log_addr,
+		    daemon_logtrig_cb, d, err, sizeof(err));
+		if (st->logtrig == NULL) {
+			log_errx("reload: log trigger: %s; keeping the running "
+			    "config", err);
+			return false;
+		}
+	}
+	return true;
 }
+
+static void
+reload_services(struct daemon *d, const struct conf *nc)
+{
+	struct svc	*svcs = xcalloc(nc->nservices, sizeof(*svcs));
+	size_t		 i, old;
+
+	for (i = 0; i < nc->nservices; i++) {
+		svc_init(&svcs[i], &nc->services[i]);
+		old = conf_service_index(d->conf, nc->services[i].name);
+		if (old != CONF_NONE)
+			svc_inherit(&svcs[i], &d->svcs[old]);
+	}
+	for (i = 0; i < d->nsvcs; i++)
+		svc_clear(&d->svcs[i]);
+	free(d->svcs);
+	d->svcs = svcs;
+	d->nsvcs = nc->nservices;
+}
+
+/* Listeners at a kept address keep their socket: the same kind adopts
+ * the new config (and its connections stay), another kind takes the
+ * socket over. The others are closed. */
+static void
+reload_listeners(struct daemon *d, struct staged *st)
+{
+	const struct conf	*nc = st->conf;
+	struct responder_env	 env;
+	size_t			 i, j;
+
+	daemon_responder_env(d, nc, d->svcs, &env);
+	for (j = 0; j < d->nlisteners; j++) {
+		bool kept = false;
+
+		for (i = 0; i < nc->nlistens; i++)
+			kept = kept || st->reuse[i] == d->listeners[j];
+		if (!kept)
+			listener_free(d->listeners[j]);
+	}
+	free(d->listeners);
+	for (i = 0; i < nc->nlistens; i++) {
+		struct listener *old = st->reuse[i];
+
+		if (old == NULL)
+			listener_adopt(st->listeners[i], &nc->listens[i], &env);
+		else if (listener_conf(old)->kind == nc->listens[i].kind) {
+			listener_adopt(old, &nc->listens[i], &env);
+			st->listeners[i] = old;
+		} else {
+			st->listeners[i] = listener_take(old, &nc->listens[i],
+			    &env);
+		}
+	}
+	d->listeners = st->listeners;
+	d->nlisteners = nc->nlistens;
+	st->listeners = NULL;
+}
+
+/* The stats source: the same poller with a new plan, or a new poller. */
+static void
+reload_poller(struct daemon *d, const struct conf *nc)
+{
+	const struct conf_haproxy	*o = &d->conf->haproxy, *n = &nc->haproxy;
+	struct poller_timing		 t = { n->interval, n->timeout, n->settle };
+	char				 shown[256];
+
+	if (strcmp(o->stats, n->stats) == 0) {
+		daemon_set_plan(d, nc);
+		poller_set_timing(d->poller, &t);
+		poller_trigger(d->poller);
+		return;
+	}
+	url_redact(n->stats, false, shown, sizeof(shown));
+	log_notice("reload: stats source %s -> %s", d->stats_shown, shown);
+	memcpy(d->stats_shown, shown, sizeof(shown));
+	poller_free(d->poller);
+	d->poller = daemon_make_poller(d, nc);
+	daemon_set_plan(d, nc);
+	/* Its first word is as early as a new process's. */
+	d->hap.pid = 0;
+	poller_start(d->poller);
+}
+
+static void
+reload_commit(struct daemon *d, struct staged *st)
+{
+	struct conf	*old = d->conf;
+	struct probeset	*probes;
+	struct fectl	*fectl;
+
+	reload_services(d, st->conf);
+	reload_listeners(d, st);
+	if (!st->logtrig_keep) {
+		logtrig_free(d->logtrig);
+		d->logtrig = st->logtrig;
+		st->logtrig = NULL;
+	}
+	/* Hold verdicts until a poll with the new plan answers. */
+	d->hap.await_plan = true;
+	reload_poller(d, st->conf);
+	d->conf = st->conf;
+	st->conf = NULL;
+	probes = daemon_make_probes(d, d->conf);
+	probeset_inherit(probes, d->probes);
+	probeset_free(d->probes);
+	d->probes = probes;
+	probeset_start(d->probes);
+	fectl = daemon_make_fectl(d, d->conf, d->svcs);
+	fectl_inherit(fectl, d->fectl);
+	fectl_free(d->fectl);
+	d->fectl = fectl;
+	daemon_retire_notifier(d, d->notifier);
+	d->notifier = daemon_make_notifier(d, d->conf);
+	/* Kept, with its counters and a save in flight. */
+	d->statefile = statefile_reconfigure(d->statefile, d->base,
+	    &d->conf->haproxy);
+	conf_free(old);
+}
+
+/* Swap in nc (taken over), or keep the running config if a part of it
+ * cannot be had (an address in use); false then, logged. */
+static bool
+daemon_reconfigure(struct daemon *d, struct conf *nc)
+{
+	struct staged	st;
+
+	memset(&st, 0, sizeof(st));
+	st.conf = nc;
+	/* What this turn changed is told under the config it happened in. */
+	daemon_propagate(d);
+	if (!reload_prepare(d, &st)) {
+		staged_abort(&st);
+		return false;
+	}
+	reload_commit(d, &st);
+	staged_abort(&st);
+	d->dirty |= DIRTY_STATES | DIRTY_VERDICTS;
+	daemon_evaluate(d);
+	return true;
+}
+
+/* SIGHUP: load the file again and swap it in if it is valid whole. */
+static void
+daemon_reload(struct daemon *d)
+{
+	struct conf_errors	 errs = { 0 };
+	struct conf		*nc;
+	size_t			 i;
+
+	sd_notifyf("RELOADING=1\nSTATUS=reloading the config");
+	log_notice("SIGHUP: reloading %s", d->conf_path != NULL ?
+	    d->conf_path : "the built-in default");
+	nc = conf_load(d->conf_path, &d->ov, &errs);
+	for (i = 0; i < errs.n; i++)
+		log_errx("reload: %s", errs.msgs[i]);
+	conf_errors_free(&errs);
+	if (nc == NULL) {
+		log_errx("reload: the new config is invalid; keeping the "
+		    "running config");
+		metrics_inc(d->metrics, MC_CONFIG_RELOAD_FAILURES);
+	} else if (!daemon_reconfigure(d, nc)) {
+		metrics_inc(d->metrics, MC_CONFIG_RELOAD_FAILURES);
+	} else {
+		metrics_inc(d->metrics, MC_CONFIG_RELOADS);
+		log_notice("reload: done: %zu services, %zu listeners",
+		    d->nsvcs, d->nlisteners);
+	}
+	/* Before the first poll has answered, READY=1 is not ours to send:
+	 * the first poll sends it. */
+	if (d->ready_sent)
+		sd_notifyf("READY=1\nSTATUS=%s", daemon_status_line(d));
+}
+
+/* ---- stop ---- */
 
 /* Hooks still running, in the notifier and in retired ones. */
 static size_t
-hw_hooks_running(const struct hw *hw)
+daemon_hooks_running(const struct daemon *d)
 {
-	size_t	i, n = notifier_hooks_running(hw->notifier);
+	size_t	i, n = notify_hooks_running(d->notifier);
 
-	for (i = 0; i < hw->nretired; i++)
-		n += notifier_hooks_running(hw->retired[i]);
+	for (i = 0; i < d->nretired; i++)
+		n += notify_hooks_running(d->retired[i]);
 	return n;
 }
 
 /* The stop's last step: leave once running hooks are done (each is killed
  * at its own timeout, and the stop deadline bounds the wait). */
 static void
-hw_stop_step(evutil_socket_t fd, short what, void *arg)
+daemon_stop_step(evutil_socket_t fd, short what, void *arg)
 {
-	struct hw	*hw = arg;
+	struct daemon	*d = arg;
 	struct timeval	 tv = { 0, 100 * 1000 };
 
-	if (hw_hooks_running(hw) == 0) {
-		event_base_loopexit(hw->base, NULL);
+	if (daemon_hooks_running(d) == 0) {
+		d->quit = true;
 		return;
 	}
-	if (hw->stop_step == NULL) {
+	if (d->stop_step == NULL) {
 		log_notice("stop: waiting for %zu running hook(s)",
-		    hw_hooks_running(hw));
-		hw->stop_step = evtimer_new(hw->base, hw_stop_step, hw);
+		    daemon_hooks_running(d));
+		d->stop_step = evtimer_new(d->base, daemon_stop_step, d);
 	}
-	evtimer_add(hw->stop_step, &tv);
+	evtimer_add(d->stop_step, &tv);
 }
 
 static void
-hw_stop_frontends_done(void *arg)
+daemon_frontends_restored(void *arg)
 {
-	hw_stop_step(-1, 0, arg);
+	daemon_stop_step(-1, 0, arg);
 }
 
 static void
-hw_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
+daemon_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct hw	*hw = arg;
+	struct daemon	*d = arg;
 
-	log_warnx("stop: %s in time", hw_hooks_running(hw) > 0 ?
+	log_warnx("stop: %s in time", daemon_hooks_running(d) > 0 ?
 	    "hooks did not finish" :
 	    "HAProxy did not confirm frontend restore");
-	event_base_loopexit(hw->base, NULL);
+	d->quit = true;
 }
 
 /*
@@ -400,180 +857,104 @@ hw_stop_deadline_cb(evutil_socket_t fd, short what, void *arg)
  * slow stop), then leave the loop. Queued hooks and webhooks are dropped.
  */
 static void
-hw_stop(struct hw *hw, const char *why)
+daemon_stop(struct daemon *d, const char *why)
 {
-	int64_t		ms = hw->conf->haproxy.timeout + 500;
+	int64_t		ms = d->conf->haproxy.timeout + 500;
 	struct timeval	tv;
 	size_t		i;
 
-	if (hw->stopping)
+	if (d->stopping)
 		return;
 	log_notice("stopping (%s)", why);
 	sd_notifyf("STOPPING=1");
-	hw->stopping = true;
-	for (i = 0; i < hw->nlisteners; i++)
-		listener_update(hw->listeners[i]);
-	poller_free(hw->poller);
-	hw->poller = NULL;
-	for (i = 0; i < hw->conf->nnotifies; i++)
-		if (hw->conf->notifies[i].kind == NOTIFY_EXEC &&
-		    hw->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS + 500 > ms)
-			ms = hw->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS +
+	d->stopping = true;
+	d->dirty |= DIRTY_STATES;	/* every listener closes */
+	poller_free(d->poller);
+	d->poller = NULL;
+	for (i = 0; i < d->conf->nnotifies; i++)
+		if (d->conf->notifies[i].kind == NOTIFY_EXEC &&
+		    d->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS + 500 > ms)
+			ms = d->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS +
 			    500;
 	tv = tv_ms(ms);
-	hw->stop_ev = evtimer_new(hw->base, hw_stop_deadline_cb, hw);
-	evtimer_add(hw->stop_ev, &tv);
-	fectl_restore(hw->fectl, hw_stop_frontends_done, hw);
+	d->stop_ev = evtimer_new(d->base, daemon_stop_deadline_cb, d);
+	evtimer_add(d->stop_ev, &tv);
+	fectl_restore(d->fectl, daemon_frontends_restored, d);
 }
 
 static void
-hw_signal_cb(evutil_socket_t sig, short what, void *arg)
+daemon_signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	struct hw	*hw = arg;
+	struct daemon	*d = arg;
 
 	switch (sig) {
 	case SIGTERM:
-		hw_stop(hw, "SIGTERM");
+		daemon_stop(d, "SIGTERM");
 		break;
 	case SIGINT:
-		hw_stop(hw, "SIGINT");
+		daemon_stop(d, "SIGINT");
 		break;
 	case SIGHUP:
-		if (!hw->stopping)
-			hw_reload(hw);
+		if (!d->stopping)
+			daemon_reload(d);
 		break;
 	default:
 		break;
 	}
 }
 
-void
-hw_logtrig_cb(void *arg)
+/* Every second (or half the watchdog interval): the loop is alive. */
+static void
+daemon_house_cb(evutil_socket_t fd, short what, void *arg)
 {
-	hw_trigger_poll(arg);
+	struct daemon	*d = arg;
+	size_t		 i, k = 0;
+
+	if (d->watchdog_ms > 0)
+		sd_notifyf("WATCHDOG=1");
+	for (i = 0; i < d->nretired; i++) {
+		if (notify_pending(d->retired[i]) == 0)
+			notify_free(d->retired[i]);
+		else
+			d->retired[k++] = d->retired[i];
+	}
+	d->nretired = k;
 }
 
-static bool
-hw_bind_listeners(struct hw *hw)
-{
-	char	err[256];
-	size_t	i;
+/* ---- life ---- */
 
-	if (hw->conf->haproxy.log_listen != NULL) {
-		hw->logtrig = logtrig_new(hw->base, &hw->conf->haproxy.log_addr,
-		    hw_logtrig_cb, hw, err, sizeof(err));
-		if (hw->logtrig == NULL) {
+static bool
+daemon_bind(struct daemon *d)
+{
+	struct responder_env	env;
+	char			err[256];
+	size_t			i;
+
+	if (d->conf->haproxy.log_listen != NULL) {
+		d->logtrig = logtrig_new(d->base, &d->conf->haproxy.log_addr,
+		    daemon_logtrig_cb, d, err, sizeof(err));
+		if (d->logtrig == NULL) {
 			log_errx("log trigger: %s", err);
 			return false;
 		}
 	}
-	hw->nlisteners = hw->conf->nlistens;
-	hw->listeners = xcalloc(hw->nlisteners, sizeof(*hw->listeners));
-	for (i = 0; i < hw->nlisteners; i++) {
-		hw->listeners[i] = listener_new(hw, &hw->conf->listens[i], err,
+	daemon_responder_env(d, d->conf, d->svcs, &env);
+	d->nlisteners = d->conf->nlistens;
+	d->listeners = xcalloc(d->nlisteners, sizeof(*d->listeners));
+	for (i = 0; i < d->nlisteners; i++) {
+		d->listeners[i] = listener_new(&d->conf->listens[i], &env, err,
 		    sizeof(err));
-		if (hw->listeners[i] == NULL) {
+		if (d->listeners[i] == NULL) {
 			log_errx("%s listener: %s",
-			    listen_kind_name(hw->conf->listens[i].kind), err);
+			    listen_kind_name(d->conf->listens[i].kind), err);
 			return false;
 		}
 	}
 	return true;
 }
 
-struct poller *
-hw_make_poller(struct hw *hw, const struct conf *conf)
-{
-	const struct conf_haproxy *h = &conf->haproxy;
-
-	if (h->stats_kind == STATS_HTTP)
-		return poller_new_http(hw->base, hw->curl, h->stats, h->interval,
-		    h->timeout, hw_poll_cb, hw);
-	return poller_new(hw->base, &h->stats_addr, h->interval, h->timeout,
-	    hw_poll_cb, hw);
-}
-
-void
-hw_set_plan(struct hw *hw, const struct conf *conf)
-{
-	struct poll_plan	plan;
-
-	hw_build_plan(conf, &plan);
-	poller_set_plan(hw->poller, &plan);
-	free(plan.targets);
-	log_debug("stats request: %s", poller_request_line(hw->poller));
-}
-
-bool
-hw_need_curl(struct hw *hw, const struct conf *conf)
-{
-	char	err[300];
-
-	if (hw->curl != NULL || !conf_needs_curl(conf))
-		return true;
-	if (!curlshim_load(err, sizeof(err))) {
-		log_errx("%s (http checks, webhooks and the stats page need it; "
-		    "install libcurl4)", err);
-		return false;
-	}
-	hw->curl = curlev_new(hw->base);
-	return true;
-}
-
-void
-hw_retire_notifier(struct hw *hw, struct notifier *nf)
-{
-	if (notifier_pending(nf) == 0) {
-		notifier_free(nf);
-		return;
-	}
-	hw->retired = xrealloc(hw->retired, (hw->nretired + 1) *
-	    sizeof(*hw->retired));
-	hw->retired[hw->nretired++] = nf;
-}
-
-const char *
-hw_status_line(struct hw *hw)
-{
-	static char	buf[256];
-	size_t		i, up = 0, n = 0;
-	int		len;
-
-	for (i = 0; i < hw->nsvcs; i++)
-		up += hw->svcs[i].state == SVC_UP;
-	len = snprintf(buf, sizeof(buf), "%zu/%zu services up", up, hw->nsvcs);
-	for (i = 0; i < hw->nsvcs && n < 3 && len > 0 &&
-	    (size_t)len < sizeof(buf); i++) {
-		if (hw->svcs[i].state == SVC_UP)
-			continue;
-		len += snprintf(buf + len, sizeof(buf) - (size_t)len, "; %s %s: %s",
-		    hw->svcs[i].conf->name, svc_state_name(hw->svcs[i].state),
-		    hw->svcs[i].reason);
-		n++;
-	}
-	return buf;
-}
-
-/* Every second (or half the watchdog interval): the loop is alive. */
 static void
-hw_house_cb(evutil_socket_t fd, short what, void *arg)
-{
-	struct hw	*hw = arg;
-	size_t		 i, k = 0;
-
-	if (hw->watchdog_ms > 0)
-		sd_notifyf("WATCHDOG=1");
-	for (i = 0; i < hw->nretired; i++) {
-		if (notifier_pending(hw->retired[i]) == 0)
-			notifier_free(hw->retired[i]);
-		else
-			hw->retired[k++] = hw->retired[i];
-	}
-	hw->nretired = k;
-}
-
-static void
-hw_copy_overrides(struct conf_overrides *dst, const struct conf_overrides *src)
+overrides_copy(struct conf_overrides *dst, const struct conf_overrides *src)
 {
 	size_t	i;
 
@@ -590,7 +971,7 @@ hw_copy_overrides(struct conf_overrides *dst, const struct conf_overrides *src)
 }
 
 static void
-hw_free_overrides(struct conf_overrides *ov)
+overrides_free(struct conf_overrides *ov)
 {
 	size_t	i;
 
@@ -602,116 +983,122 @@ hw_free_overrides(struct conf_overrides *ov)
 	free(ov->backends);
 }
 
-struct hw *
-hw_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
+struct daemon *
+daemon_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 {
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
-	struct hw		*hw = xcalloc(1, sizeof(*hw));
+	struct daemon		*d = xcalloc(1, sizeof(*d));
 	size_t			 i;
 
 	signal(SIGPIPE, SIG_IGN);
-	hw->conf = conf;
-	url_redact(conf->haproxy.stats, false, hw->stats_shown,
-	    sizeof(hw->stats_shown));
-	hw->conf_path = path != NULL ? xstrdup(path) : NULL;
-	hw_copy_overrides(&hw->ov, ov);
-	hw->started_wall = wall_ms();
-	hw->base = event_base_new();
-	if (hw->base == NULL)
+	d->conf = conf;
+	url_redact(conf->haproxy.stats, false, d->stats_shown,
+	    sizeof(d->stats_shown));
+	d->conf_path = path != NULL ? xstrdup(path) : NULL;
+	overrides_copy(&d->ov, ov);
+	d->started_wall = wall_ms();
+	d->base = event_base_new();
+	if (d->base == NULL)
 		fatalx("cannot create the event base");
-	hw->nsvcs = conf->nservices;
-	hw->svcs = xcalloc(hw->nsvcs, sizeof(*hw->svcs));
-	for (i = 0; i < hw->nsvcs; i++)
-		svc_init(&hw->svcs[i], &conf->services[i]);
-	hw->eval_ev = evtimer_new(hw->base, hw_eval_cb, hw);
+	d->metrics = metrics_new();
+	d->nsvcs = conf->nservices;
+	d->svcs = xcalloc(d->nsvcs, sizeof(*d->svcs));
+	for (i = 0; i < d->nsvcs; i++)
+		svc_init(&d->svcs[i], &conf->services[i]);
+	d->eval_ev = evtimer_new(d->base, daemon_eval_cb, d);
 	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
-		hw->signals[i] = evsignal_new(hw->base, sigs[i], hw_signal_cb, hw);
-		evsignal_add(hw->signals[i], NULL);
+		d->signals[i] = evsignal_new(d->base, sigs[i], daemon_signal_cb, d);
+		evsignal_add(d->signals[i], NULL);
 	}
-	hw->fectl = fectl_new(hw);
-	hw->children = childmgr_new(hw->base);
-	if (!hw_need_curl(hw, conf)) {
-		hw_free(hw);
+	d->fectl = daemon_make_fectl(d, conf, d->svcs);
+	d->children = childmgr_new(d->base);
+	if (!daemon_need_curl(d, conf)) {
+		daemon_free(d);
 		return NULL;
 	}
-	hw->checks = checks_new(hw);
-	hw->notifier = notifier_new(hw);
-	if (!hw_bind_listeners(hw)) {
-		hw_free(hw);
+	d->probes = daemon_make_probes(d, conf);
+	d->notifier = daemon_make_notifier(d, conf);
+	if (!daemon_bind(d)) {
+		daemon_free(d);
 		return NULL;
 	}
-	hw->poller = hw_make_poller(hw, conf);
-	hw_set_plan(hw, conf);
-	hw->statefile = statefile_new(hw);
-	hw->house_ev = event_new(hw->base, -1, EV_PERSIST, hw_house_cb, hw);
-	return hw;
+	d->poller = daemon_make_poller(d, conf);
+	daemon_set_plan(d, conf);
+	d->statefile = statefile_new(d->base, &conf->haproxy);
+	d->house_ev = event_new(d->base, -1, EV_PERSIST, daemon_house_cb, d);
+	return d;
 }
 
 int
-hw_run(struct hw *hw)
+daemon_run(struct daemon *d)
 {
-	size_t		i;
 	struct timeval	tv = { 1, 0 };
 
 	/* Ports that open only while a service is up start closed. */
-	for (i = 0; i < hw->nlisteners; i++)
-		listener_update(hw->listeners[i]);
-	hw->watchdog_ms = sd_watchdog_ms();
-	if (hw->watchdog_ms > 0 && hw->watchdog_ms / 2 < 1000) {
-		tv = tv_ms(hw->watchdog_ms / 2);
-	}
-	event_add(hw->house_ev, &tv);
-	poller_start(hw->poller);
-	checks_start(hw->checks);
+	d->dirty |= DIRTY_STATES;
+	daemon_propagate(d);
+	d->watchdog_ms = sd_watchdog_ms();
+	if (d->watchdog_ms > 0 && d->watchdog_ms / 2 < 1000)
+		tv = tv_ms(d->watchdog_ms / 2);
+	event_add(d->house_ev, &tv);
+	poller_start(d->poller);
+	probeset_start(d->probes);
 	log_notice("hapwatch %s started: %zu services, %zu listeners, stats %s",
-	    HW_VERSION, hw->nsvcs, hw->nlisteners, hw->stats_shown);
-	event_base_dispatch(hw->base);
+	    HW_VERSION, d->nsvcs, d->nlisteners, d->stats_shown);
+	/* One turn, then what it changed is told and what it closed freed
+	 * (pgbouncer's main_loop_once). */
+	while (!d->quit) {
+		if (event_base_loop(d->base, EVLOOP_ONCE) < 0)
+			fatalx("the event loop failed");
+		daemon_propagate(d);
+		reap_now();
+	}
 	log_notice("stopped");
 	return 0;
 }
 
 void
-hw_free(struct hw *hw)
+daemon_free(struct daemon *d)
 {
 	size_t	i;
 
-	if (hw == NULL)
+	if (d == NULL)
 		return;
-	for (i = 0; i < hw->nlisteners; i++)
-		listener_free(hw->listeners[i]);
-	free(hw->listeners);
-	logtrig_free(hw->logtrig);
-	for (i = 0; i < hw->nretired; i++)
-		notifier_free(hw->retired[i]);
-	free(hw->retired);
-	poller_free(hw->poller);
-	statefile_free(hw->statefile);
-	fectl_free(hw->fectl);
-	notifier_free(hw->notifier);
-	checks_free(hw->checks);
-	childmgr_free(hw->children);
-	curlev_free(hw->curl);
-	for (i = 0; i < hw->nsvcs; i++)
-		svc_clear(&hw->svcs[i]);
-	free(hw->svcs);
-	if (hw->stats.snap != NULL) {
-		stats_snapshot_free(hw->stats.snap);
-		free(hw->stats.snap);
-	}
-	for (i = 0; i < ARRAY_SIZE(hw->signals); i++)
-		if (hw->signals[i] != NULL)
-			event_free(hw->signals[i]);
-	if (hw->eval_ev != NULL)
-		event_free(hw->eval_ev);
-	if (hw->stop_ev != NULL)
-		event_free(hw->stop_ev);
-	if (hw->stop_step != NULL)
-		event_free(hw->stop_step);
-	if (hw->house_ev != NULL)
-		event_free(hw->house_ev);
-	conf_free(hw->conf);
-	free(hw->conf_path);
-	hw_free_overrides(&hw->ov);
-	event_base_free(hw->base);
-	free(hw);
+	for (i = 0; i < d->nlisteners; i++)
+		listener_free(d->listeners[i]);
+	free(d->listeners);
+	logtrig_free(d->logtrig);
+	for (i = 0; i < d->nretired; i++)
+		notify_free(d->retired[i]);
+	free(d->retired);
+	poller_free(d->poller);
+	statefile_free(d->statefile);
+	fectl_free(d->fectl);
+	notify_free(d->notifier);
+	probeset_free(d->probes);
+	childmgr_free(d->children);
+	curlev_free(d->curl);
+	reap_now();
+	for (i = 0; i < d->nsvcs; i++)
+		svc_clear(&d->svcs[i]);
+	free(d->svcs);
+	free(d->pending);
+	stats_snapshot_free(d->hap.snap);
+	for (i = 0; i < ARRAY_SIZE(d->signals); i++)
+		if (d->signals[i] != NULL)
+			event_free(d->signals[i]);
+	if (d->eval_ev != NULL)
+		event_free(d->eval_ev);
+	if (d->stop_ev != NULL)
+		event_free(d->stop_ev);
+	if (d->stop_step != NULL)
+		event_free(d->stop_step);
+	if (d->house_ev != NULL)
+		event_free(d->house_ev);
+	metrics_free(d->metrics);
+	conf_free(d->conf);
+	free(d->conf_path);
+	overrides_free(&d->ov);
+	event_base_free(d->base);
+	free(d);
 }

@@ -1,5 +1,6 @@
 /*
- * listener.c: bind, accept with backoff, open and close on demand.
+ * listener.c: bind, accept with backoff, open and close on demand; the
+ * responder does the rest.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,14 +14,32 @@
 
 #include <event2/event.h>
 
-#include "hapwatch.h"
 #include "listener.h"
 #include "log.h"
+#include "metrics.h"
 
 #define ACCEPT_BATCH		64	/* accepts per wakeup: fairness */
 #define BACKLOG			4096
 #define RETRY_MIN_MS		100
 #define RETRY_MAX_MS		30000
+
+struct listener {
+	struct event_base		*base;
+	struct metrics			*metrics;
+	const struct conf_listen	*conf;
+	const struct responder_ops	*ops;
+	void				*resp;		/* the responder */
+	int				 fd;		/* -1 while closed */
+	struct event			*ev;		/* accept */
+	struct event			*retry;		/* re-bind or EMFILE */
+	bool				 want_open;
+	bool				 full;		/* at max_connections */
+	bool				 backoff;	/* EMFILE pause */
+	int64_t				 retry_ms;	/* current backoff */
+	int				 nconns;
+	TAILQ_HEAD(, lconn)		 conns;
+	char				 error[128];	/* last bind error */
+};
 
 static const char *const kind_names[] = {
 	[LISTEN_HTTP] = "http", [LISTEN_AGENT] = "agent", [LISTEN_TCP] = "tcp",
@@ -35,7 +54,7 @@ listen_kind_name(enum listen_kind k)
 /* A unix socket path in use by a live process must not be stolen. The
  * probe does not block: a full backlog (EAGAIN) also means in use. */
 static bool
-unix_path_in_use(const struct hw_addr *a)
+unix_path_in_use(const struct addr *a)
 {
 	int	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	bool	used;
@@ -140,19 +159,11 @@ listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	struct listener	*l = arg;
 	int		 i, fd;
 
-	/* A connection handled within the batch may close this listener
-	 * (an admin request draining its service): stop if it did. */
-	for (i = 0; i < ACCEPT_BATCH && !l->full && l->fd == lfd; i++) {
+	for (i = 0; i < ACCEPT_BATCH && !l->full; i++) {
 		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
-			l->accepted++;
 			l->retry_ms = 0;	/* EMFILE is over */
-			if (l->conf->kind == LISTEN_HTTP)
-				http_accept(l, fd);
-			else if (l->conf->kind == LISTEN_AGENT)
-				agent_accept(l, fd);
-			else
-				tcp_accept(l, fd);
+			l->ops->accept(l->resp, l, fd);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -160,7 +171,7 @@ listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
 		    errno == ENOMEM) {
 			/* Keep what we have; stop accepting for a while. */
-			l->hw->counters.accept_errors++;
+			metrics_conn_error(l->metrics, CONN_ERR_ACCEPT);
 			if (l->retry_ms == 0 || l->retry_ms >= RETRY_MAX_MS)
 				log_warn("%s listener %s: accept",
 				    listen_kind_name(l->conf->kind), l->conf->addr.text);
@@ -179,7 +190,7 @@ listener_open(struct listener *l, char *err, size_t errlen)
 	l->fd = listener_bind_fd(l->conf, err, errlen);
 	if (l->fd < 0)
 		return false;
-	event_assign(l->ev, l->hw->base, l->fd, EV_READ | EV_PERSIST,
+	event_assign(l->ev, l->base, l->fd, EV_READ | EV_PERSIST,
 	    listener_accept_cb, l);
 	l->error[0] = '\0';
 	l->backoff = false;
@@ -224,19 +235,30 @@ listener_retry_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-struct listener *
-listener_new(struct hw *hw, const struct conf_listen *c, char *err,
-    size_t errlen)
+static struct listener *
+listener_alloc(const struct conf_listen *c, const struct responder_env *env)
 {
 	struct listener	*l = xcalloc(1, sizeof(*l));
 
-	l->hw = hw;
+	l->base = env->base;
+	l->metrics = env->metrics;
 	l->conf = c;
 	l->fd = -1;
 	l->want_open = true;
 	TAILQ_INIT(&l->conns);
-	l->ev = event_new(hw->base, -1, 0, listener_accept_cb, l);
-	l->retry = evtimer_new(hw->base, listener_retry_cb, l);
+	l->ev = event_new(l->base, -1, 0, listener_accept_cb, l);
+	l->retry = evtimer_new(l->base, listener_retry_cb, l);
+	l->ops = responder_for(c->kind);
+	l->resp = l->ops->make(c, env);
+	return l;
+}
+
+struct listener *
+listener_new(const struct conf_listen *c, const struct responder_env *env,
+    char *err, size_t errlen)
+{
+	struct listener	*l = listener_alloc(c, env);
+
 	if (!listener_open(l, err, errlen)) {
 		listener_free(l);
 		return NULL;
@@ -244,29 +266,38 @@ listener_new(struct hw *hw, const struct conf_listen *c, char *err,
 	return l;
 }
 
-/* Whether the services behind l allow it to listen now. */
-static bool
-listener_wanted(const struct listener *l)
+struct listener *
+listener_take(struct listener *old, const struct conf_listen *c,
+    const struct responder_env *env)
 {
-	const struct conf_listen	*c = l->conf;
-	size_t				 i;
+	struct listener	*l = listener_alloc(c, env);
 
-	if (l->hw->stopping)
-		return false;
-	if (c->kind == LISTEN_TCP)
-		return l->hw->svcs[c->svc].state == SVC_UP;
-	if (c->kind != LISTEN_HTTP || !c->close_when_down)
-		return true;
-	for (i = 0; i < c->npaths; i++)
-		if (l->hw->svcs[c->paths[i].svc].state == SVC_UP)
-			return true;
-	return false;
+	/* The socket moves: old must not close or unlink it. */
+	if (old->fd >= 0) {
+		event_del(old->ev);
+		l->fd = old->fd;
+		old->fd = -1;
+		event_assign(l->ev, l->base, l->fd, EV_READ | EV_PERSIST,
+		    listener_accept_cb, l);
+		listener_sync_accept(l);
+	} else {
+		l->want_open = false;	/* listener_update() opens it */
+	}
+	listener_free(old);
+	return l;
+}
+
+/* Whether the responder allows the socket to listen now. */
+static bool
+listener_wanted(const struct listener *l, bool stopping)
+{
+	return !stopping && l->ops->wanted(l->resp);
 }
 
 void
-listener_update(struct listener *l)
+listener_update(struct listener *l, bool stopping)
 {
-	bool	want = listener_wanted(l);
+	bool	want = listener_wanted(l, stopping);
 
 	if (want == l->want_open)
 		return;
@@ -292,19 +323,39 @@ listener_update(struct listener *l)
 }
 
 void
-listener_adopt(struct listener *l, const struct conf_listen *c)
+listener_adopt(struct listener *l, const struct conf_listen *c,
+    const struct responder_env *env)
 {
-	if (l->conf->kind == LISTEN_HTTP)
-		http_cache_free(l);	/* its paths may have changed */
 	l->conf = c;
+	l->metrics = env->metrics;
+	l->ops->adopt(l->resp, c, env);
 	l->full = l->nconns >= c->max_connections;
 	listener_sync_accept(l);
+}
+
+const struct conf_listen *
+listener_conf(const struct listener *l)
+{
+	return l->conf;
 }
 
 bool
 listener_is_open(const struct listener *l)
 {
 	return l->fd >= 0;
+}
+
+int
+listener_connections(const struct listener *l)
+{
+	return l->nconns;
+}
+
+const char *
+listener_error(const struct listener *l)
+{
+	return l->want_open && l->fd < 0 && l->error[0] != '\0' ? l->error :
+	    NULL;
 }
 
 void
@@ -330,6 +381,15 @@ listener_conn_del(struct lconn *c)
 	}
 }
 
+static void
+listener_reap(void *arg)
+{
+	struct listener	*l = arg;
+
+	l->ops->free(l->resp);
+	free(l);
+}
+
 void
 listener_free(struct listener *l)
 {
@@ -340,9 +400,7 @@ listener_free(struct listener *l)
 	while ((c = TAILQ_FIRST(&l->conns)) != NULL)
 		c->close(c);
 	listener_close_socket(l);
-	if (l->conf->kind == LISTEN_HTTP)
-		http_cache_free(l);
 	event_free(l->ev);
 	event_free(l->retry);
-	free(l);
+	reap_later(listener_reap, l);
 }

@@ -1,28 +1,29 @@
 /*
- * listener.h: listening sockets and the connections they accept.
+ * listener.h: a listening socket and the connections it accepted.
  *
  * A listener binds its address, accepts without blocking (backing off on
  * EMFILE and friends, never spinning), stops accepting at max_connections
- * so that new connections wait in the kernel's backlog, and can be closed
- * and reopened as its services go down and up (a failed re-bind is retried
- * with backoff). Each kind (http, agent, tcp) supplies what to do with an
- * accepted socket.
+ * so that new connections wait in the kernel's backlog, and opens and
+ * closes its socket as its responder wants (a failed re-bind is retried
+ * with backoff). What an accepted connection gets is the responder's
+ * business (responder.h): the listener knows no kind.
  */
 #ifndef HW_LISTENER_H
 #define HW_LISTENER_H
 
 #include <stdbool.h>
-#include <stdint.h>
+#include <stddef.h>
 #include <sys/queue.h>
 
 #include "conf.h"
+#include "responder.h"
 
-struct event;
-struct hw;
 struct listener;
 
-/* The head of every accepted connection, embedded first in each kind's
- * struct; the listener tracks them to close them all at shutdown. */
+/* The head of every accepted connection, embedded first in each
+ * responder's struct; the listener tracks them to close them all when it
+ * goes. close() must unlink it (listener_conn_del) and leave its memory
+ * to reap_later(): it may run inside the connection's own callbacks. */
 struct lconn {
 	struct listener		*ls;
 	int			 fd;
@@ -30,67 +31,32 @@ struct lconn {
 	TAILQ_ENTRY(lconn)	 link;
 };
 
-struct http_path_cache;
-
-struct listener {
-	struct hw			*hw;
-	const struct conf_listen	*conf;
-	int				 fd;		/* -1 while closed */
-	struct event			*ev;		/* accept */
-	struct event			*retry;		/* re-bind or EMFILE */
-	bool				 want_open;
-	bool				 full;		/* at max_connections */
-	bool				 backoff;	/* EMFILE pause */
-	int64_t				 retry_ms;	/* current backoff */
-	int				 nconns;
-	TAILQ_HEAD(, lconn)		 conns;
-	char				 error[128];	/* last bind error */
-	uint64_t			 accepted;
-	struct http_path_cache		*cache;		/* http: per path */
-};
-
-/* Create and bind. Returns NULL with a reason in err if it cannot bind. */
-struct listener	*listener_new(struct hw *hw, const struct conf_listen *c,
-		    char *err, size_t errlen);
-/* After a reload: serve conf c on the same socket and connections. */
-void		 listener_adopt(struct listener *l, const struct conf_listen *c);
-/* Open or close the socket, as the listener's services allow. */
-void		 listener_update(struct listener *l);
-/* Register an accepted connection, or forget one that is closing. */
-void		 listener_conn_add(struct listener *l, struct lconn *c);
-void		 listener_conn_del(struct lconn *c);
-bool		 listener_is_open(const struct listener *l);
-const char	*listen_kind_name(enum listen_kind k);
-/* Close every connection and the socket, and free. */
+/* Make the responder for c and bind. NULL, with a reason in err, if it
+ * cannot bind. */
+struct listener	*listener_new(const struct conf_listen *c,
+		    const struct responder_env *env, char *err, size_t errlen);
+/* After a reload, the same kind at the same address: serve c, keeping the
+ * socket and the connections. */
+void		 listener_adopt(struct listener *l, const struct conf_listen *c,
+		    const struct responder_env *env);
+/* After a reload, another kind at old's address: a new listener on old's
+ * socket (no moment without one); old, its connections closed, is freed. */
+struct listener	*listener_take(struct listener *old,
+		    const struct conf_listen *c, const struct responder_env *env);
+/* Open or close the socket as the responder wants (closed: stopping). */
+void		 listener_update(struct listener *l, bool stopping);
+/* Close every connection and the socket, and free (deferred). */
 void		 listener_free(struct listener *l);
 
-/* Per kind: take over an accepted, non-blocking socket. */
-void		 http_accept(struct listener *l, int fd);
-void		 agent_accept(struct listener *l, int fd);
-void		 tcp_accept(struct listener *l, int fd);
-void		 http_cache_free(struct listener *l);
+const struct conf_listen *listener_conf(const struct listener *l);
+bool		 listener_is_open(const struct listener *l);
+int		 listener_connections(const struct listener *l);
+/* Why it cannot open, while it wants to and cannot; else NULL. */
+const char	*listener_error(const struct listener *l);
+const char	*listen_kind_name(enum listen_kind k);
 
-/* An agent-send line naming a service: "web\n" (CRLF accepted). */
-#define AGENT_LINE_MAX	256
-
-enum agent_req {
-	AGENT_REQ_MORE,		/* no '\n' yet, within AGENT_LINE_MAX */
-	AGENT_REQ_BAD,		/* longer than AGENT_LINE_MAX, or a NUL */
-	AGENT_REQ_OK,		/* name holds the line without its end */
-};
-
-/* Parse the line at buf[0..len); name needs AGENT_LINE_MAX + 1 bytes. */
-enum agent_req	 agent_parse_request(const char *buf, size_t len, char *name,
-		    size_t namelen);
-
-/*
- * The agent-check reply for a service in state st (HAProxy's agent
- * protocol; DESIGN.md's table), written into buf with its '\n'. weight is
- * the listener's fixed percent, or 0 to use the service's capacity.
- * Returns the length.
- */
-size_t		 agent_format_reply(char *buf, size_t len, enum svc_state st,
-		    const char *reason, int svc_weight, int fixed_weight,
-		    bool admin_words);
+/* A responder's connections: register one, or forget one that closes. */
+void		 listener_conn_add(struct listener *l, struct lconn *c);
+void		 listener_conn_del(struct lconn *c);
 
 #endif

@@ -12,7 +12,7 @@
 
 #include "conf.h"
 #include "ctl.h"
-#include "hapwatch.h"
+#include "daemon.h"
 #include "log.h"
 
 static void
@@ -132,7 +132,7 @@ main(int argc, char **argv)
 {
 	struct opts	 o = { .level = LOG_LVL_INFO };
 	struct conf	*c;
-	struct hw	*hw;
+	struct daemon	*d;
 	int		 rc;
 
 	if (argc > 1 && strcmp(argv[1], "ctl") == 0)
@@ -154,12 +154,12 @@ main(int argc, char **argv)
 	 * A config without http checks, webhooks or a stats page then never
 	 * initializes OpenSSL, which would cost ~3 MB of resident memory.
 	 */
-	hw = hw_new(c, o.file, &o.ov);
+	d = daemon_new(c, o.file, &o.ov);
 	free(o.ov.backends);
-	if (hw == NULL)
+	if (d == NULL)
 		return 2;
-	rc = hw_run(hw);
-	hw_free(hw);
+	rc = daemon_run(d);
+	daemon_free(d);
 	curl_global_cleanup();
 	return rc;
 }

@@ -15,18 +15,21 @@
 #include <json-c/json.h>
 
 #include "child.h"
+#include "conf.h"
 #include "curlev.h"
-#include "hapwatch.h"
 #include "log.h"
+#include "metrics.h"
 #include "notify.h"
+#include "service.h"
 
 #define HOOK_OUTPUT_MAX	4096
 
-/* One transition to deliver. */
+/* One event to deliver: notify_event's copy. */
 struct nevent {
 	size_t			svc;
+	char			event[24];
 	char			name[80];	/* the service's */
-	char			state[8];
+	char			state[16];
 	char			prev[16];
 	char			reason[SVC_REASON_MAX];
 	int64_t			wall;
@@ -62,12 +65,11 @@ struct ntarget {
 };
 
 struct notifier {
-	struct hw		*hw;
+	struct notify_env	 env;
 	struct ntarget		*t;
 	size_t			 n;
 	size_t			 nsvcs;		/* hook queues per target */
 	char			 host[256];
-	struct notify_counters	*cnt;		/* hw's: they outlive reloads */
 };
 
 static bool
@@ -84,24 +86,24 @@ target_wants(const struct ntarget *t, size_t idx)
 }
 
 static struct nevent *
-nevent_new(struct notifier *nf, size_t idx, const char *prev)
+nevent_new(const struct notify_event *ev)
 {
-	struct nevent		*e = xcalloc(1, sizeof(*e));
-	const struct svc	*s = &nf->hw->svcs[idx];
+	struct nevent	*e = xcalloc(1, sizeof(*e));
 
-	e->svc = idx;
-	snprintf(e->name, sizeof(e->name), "%s", s->conf->name);
-	snprintf(e->state, sizeof(e->state), "%s", svc_state_name(s->state));
-	snprintf(e->prev, sizeof(e->prev), "%s", prev);
-	snprintf(e->reason, sizeof(e->reason), "%s", s->reason);
-	e->wall = wall_ms();
+	e->svc = ev->svc;
+	snprintf(e->event, sizeof(e->event), "%s", ev->event);
+	snprintf(e->name, sizeof(e->name), "%s", ev->service);
+	snprintf(e->state, sizeof(e->state), "%s", ev->state);
+	snprintf(e->prev, sizeof(e->prev), "%s", ev->prev);
+	snprintf(e->reason, sizeof(e->reason), "%s", ev->reason);
+	e->wall = ev->wall;
 	return e;
 }
 
 /* ---- track files ---- */
 
 bool
-track_file_write(const char *path, bool up)
+notify_track_write(const char *path, bool up)
 {
 	char	tmp[4096];
 	int	fd, n;
@@ -127,23 +129,26 @@ track_file_write(const char *path, bool up)
 }
 
 static void
-track_update(struct ntarget *t, bool force)
+track_update(struct ntarget *t, const struct svc *svcs)
 {
-	struct hw	*hw = t->nf->hw;
-	bool		 up = true;
-	size_t		 i;
+	bool	up = true, known = false;
+	size_t	i;
 
-	for (i = 0; i < hw->nsvcs; i++)
-		if (target_wants(t, i) && hw->svcs[i].state != SVC_UP)
+	for (i = 0; i < t->nf->nsvcs; i++) {
+		if (!target_wants(t, i))
+			continue;
+		known = known || svcs[i].evaluated;
+		if (svcs[i].state != SVC_UP)
 			up = false;
-	if (!force && t->written == (int)up)
+	}
+	if (!known || t->written == (int)up)
 		return;
-	if (!track_file_write(t->conf->target, up)) {
-		t->nf->cnt->track_failures++;
+	if (!notify_track_write(t->conf->target, up)) {
+		metrics_inc(t->nf->env.metrics, MC_TRACK_FAILURES);
 		log_warn("track file %s", t->conf->target);
 		return;
 	}
-	t->nf->cnt->track_writes++;
+	metrics_inc(t->nf->env.metrics, MC_TRACK_WRITES);
 	t->written = up;
 }
 
@@ -175,7 +180,7 @@ hook_done_cb(void *arg, const struct child_result *r)
 		log_info("hook %s (%s -> %s): %s in %lldms", q->t->conf->target,
 		    svc, e->state, desc, (long long)r->duration_ms);
 	} else {
-		nf->cnt->exec_failures++;
+		metrics_inc(nf->env.metrics, MC_HOOK_FAILURES);
 		log_warnx("hook %s (%s -> %s): %s%s%s", q->t->conf->target, svc,
 		    e->state, desc, l > 0 ? ": " : "", first);
 	}
@@ -184,21 +189,23 @@ hook_done_cb(void *arg, const struct child_result *r)
 	hook_next(q);
 }
 
-/* env needs 7 slots: five HAPWATCH_*, PATH, NULL. */
+#define HOOK_NENV	8	/* six HAPWATCH_*, PATH, NULL */
+
 static void
 hook_env(const struct nevent *e, char **env)
 {
 	char	when[32];
 
 	fmt_rfc3339(e->wall, when, sizeof(when));
-	env[0] = xasprintf("HAPWATCH_SERVICE=%s", e->name);
-	env[1] = xasprintf("HAPWATCH_STATE=%s", e->state);
-	env[2] = xasprintf("HAPWATCH_PREVIOUS=%s", e->prev);
-	env[3] = xasprintf("HAPWATCH_REASON=%s", e->reason);
-	env[4] = xasprintf("HAPWATCH_TIME=%s", when);
-	env[5] = xasprintf("PATH=%s", getenv("PATH") != NULL ? getenv("PATH") :
+	env[0] = xasprintf("HAPWATCH_EVENT=%s", e->event);
+	env[1] = xasprintf("HAPWATCH_SERVICE=%s", e->name);
+	env[2] = xasprintf("HAPWATCH_STATE=%s", e->state);
+	env[3] = xasprintf("HAPWATCH_PREVIOUS=%s", e->prev);
+	env[4] = xasprintf("HAPWATCH_REASON=%s", e->reason);
+	env[5] = xasprintf("HAPWATCH_TIME=%s", when);
+	env[6] = xasprintf("PATH=%s", getenv("PATH") != NULL ? getenv("PATH") :
 	    "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-	env[6] = NULL;
+	env[7] = NULL;
 }
 
 /* Start the hook for the event at the head of q, if none runs. */
@@ -206,14 +213,14 @@ static void
 hook_next(struct hookq *q)
 {
 	struct nevent	*e = TAILQ_FIRST(&q->events);
-	char		*env[7];
+	char		*env[HOOK_NENV];
 	size_t		 i;
 
 	if (e == NULL || q->running != NULL)
 		return;
 	hook_env(e, env);
-	q->t->nf->cnt->exec_runs++;
-	q->running = child_spawn(q->t->nf->hw->children, q->t->conf->argv, env,
+	metrics_inc(q->t->nf->env.metrics, MC_HOOK_RUNS);
+	q->running = child_spawn(q->t->nf->env.children, q->t->conf->argv, env,
 	    q->t->conf->timeout, HOOK_OUTPUT_MAX, hook_done_cb, q);
 	for (i = 0; env[i] != NULL; i++)
 		free(env[i]);
@@ -233,6 +240,7 @@ webhook_body(struct notifier *nf, const struct nevent *e)
 	fmt_rfc3339(e->wall, when, sizeof(when));
 	text = xasprintf("%s: service %s is %s (was %s): %s", nf->host, svc,
 	    e->state, e->prev, e->reason);
+	json_object_object_add(o, "event", json_object_new_string(e->event));
 	json_object_object_add(o, "service", json_object_new_string(svc));
 	json_object_object_add(o, "state", json_object_new_string(e->state));
 	json_object_object_add(o, "previous", json_object_new_string(e->prev));
@@ -272,17 +280,17 @@ webhook_done_cb(void *arg, CURL *easy, CURLcode rc)
 	if (rc == CURLE_OK)
 		curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
 	if (rc == CURLE_OK && code >= 200 && code < 300) {
-		t->nf->cnt->webhook_sent++;
+		metrics_inc(t->nf->env.metrics, MC_WEBHOOK_SENT);
 		goto next;
 	}
 	if (++t->attempt >= NOTIFY_RETRIES) {
-		t->nf->cnt->webhook_failures++;
+		metrics_inc(t->nf->env.metrics, MC_WEBHOOK_FAILURES);
 		log_errx("webhook %s: giving up on %s -> %s after %d attempts: %s",
 		    t->shown, e->name, e->state,
 		    t->attempt, rc != CURLE_OK ? curl_easy_strerror(rc) : "HTTP error");
 		goto next;
 	}
-	t->nf->cnt->webhook_retries++;
+	metrics_inc(t->nf->env.metrics, MC_WEBHOOK_RETRIES);
 	wait = 1000LL << (t->attempt - 1);
 	if (wait > NOTIFY_BACKOFF_MAX_MS)
 		wait = NOTIFY_BACKOFF_MAX_MS;
@@ -331,7 +339,7 @@ webhook_send(struct ntarget *t)
 	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "hapwatch/" HW_VERSION);
 	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	t->in_flight = true;
-	curlev_add(t->nf->hw->curl, t->easy, webhook_done_cb, t);
+	curlev_add(t->nf->env.curl, t->easy, webhook_done_cb, t);
 }
 
 static void
@@ -345,7 +353,7 @@ webhook_queue(struct ntarget *t, struct nevent *e)
 			TAILQ_REMOVE(&t->queue, old, link);
 			free(old);
 			t->qlen--;
-			t->nf->cnt->webhook_dropped++;
+			metrics_inc(t->nf->env.metrics, MC_WEBHOOK_DROPPED);
 		}
 	}
 	TAILQ_INSERT_TAIL(&t->queue, e, link);
@@ -391,33 +399,32 @@ notify_conf_free(struct conf_notify *c)
 }
 
 struct notifier *
-notifier_new(struct hw *hw)
+notify_new(const struct notify_env *env, const struct conf *conf)
 {
 	struct notifier	*nf = xcalloc(1, sizeof(*nf));
 	size_t		 i, j;
 
-	nf->hw = hw;
-	nf->cnt = &hw->counters.notify;
+	nf->env = *env;
 	if (gethostname(nf->host, sizeof(nf->host)) < 0)
 		snprintf(nf->host, sizeof(nf->host), "localhost");
 	nf->host[sizeof(nf->host) - 1] = '\0';
-	nf->n = hw->conf->nnotifies;
-	nf->nsvcs = hw->nsvcs;
+	nf->n = conf->nnotifies;
+	nf->nsvcs = conf->nservices;
 	nf->t = xcalloc(nf->n, sizeof(*nf->t));
 	for (i = 0; i < nf->n; i++) {
 		struct ntarget *t = &nf->t[i];
 
 		t->nf = nf;
-		t->conf = notify_conf_copy(&hw->conf->notifies[i]);
+		t->conf = notify_conf_copy(&conf->notifies[i]);
 		url_redact(t->conf->target, t->conf->kind == NOTIFY_WEBHOOK,
 		    t->shown, sizeof(t->shown));
 		t->written = -1;
 		TAILQ_INIT(&t->queue);
-		t->retry = evtimer_new(hw->base, webhook_retry_cb, t);
+		t->retry = evtimer_new(env->base, webhook_retry_cb, t);
 		if (t->conf->kind != NOTIFY_EXEC)
 			continue;
-		t->hooks = xcalloc(hw->nsvcs, sizeof(*t->hooks));
-		for (j = 0; j < hw->nsvcs; j++) {
+		t->hooks = xcalloc(nf->nsvcs, sizeof(*t->hooks));
+		for (j = 0; j < nf->nsvcs; j++) {
 			t->hooks[j].t = t;
 			t->hooks[j].svc = j;
 			TAILQ_INIT(&t->hooks[j].events);
@@ -427,8 +434,7 @@ notifier_new(struct hw *hw)
 }
 
 void
-notify_transition(struct notifier *nf, size_t idx, const char *prev,
-    bool initial)
+notify_event(struct notifier *nf, const struct notify_event *ev)
 {
 	struct nevent	*e;
 	size_t		 i;
@@ -436,39 +442,38 @@ notify_transition(struct notifier *nf, size_t idx, const char *prev,
 	for (i = 0; i < nf->n; i++) {
 		struct ntarget *t = &nf->t[i];
 
-		if (!target_wants(t, idx))
+		if (!target_wants(t, ev->svc))
 			continue;
 		switch (t->conf->kind) {
 		case NOTIFY_TRACK_FILE:
-			track_update(t, initial && t->written < 0);
-			break;
+			break;		/* notify_tracks() */
 		case NOTIFY_EXEC:
 			/* (TAILQ_INSERT_TAIL evaluates its element more than
 			 * once: never pass it a call.) */
-			e = nevent_new(nf, idx, prev);
-			TAILQ_INSERT_TAIL(&t->hooks[idx].events, e, link);
-			hook_next(&t->hooks[idx]);
+			e = nevent_new(ev);
+			TAILQ_INSERT_TAIL(&t->hooks[ev->svc].events, e, link);
+			hook_next(&t->hooks[ev->svc]);
 			break;
 		case NOTIFY_WEBHOOK:
-			if (!initial)
-				webhook_queue(t, nevent_new(nf, idx, prev));
+			if (!ev->initial)
+				webhook_queue(t, nevent_new(ev));
 			break;
 		}
 	}
 }
 
 void
-notifier_sync_tracks(struct notifier *nf)
+notify_tracks(struct notifier *nf, const struct svc *svcs)
 {
 	size_t	i;
 
 	for (i = 0; i < nf->n; i++)
 		if (nf->t[i].conf->kind == NOTIFY_TRACK_FILE)
-			track_update(&nf->t[i], nf->t[i].written < 0);
+			track_update(&nf->t[i], svcs);
 }
 
 size_t
-notifier_pending(const struct notifier *nf)
+notify_pending(const struct notifier *nf)
 {
 	size_t	i, j, n = 0;
 
@@ -482,7 +487,7 @@ notifier_pending(const struct notifier *nf)
 }
 
 size_t
-notifier_hooks_running(const struct notifier *nf)
+notify_hooks_running(const struct notifier *nf)
 {
 	size_t	i, j, n = 0;
 
@@ -504,7 +509,7 @@ nevent_q_free(struct nevent_q *q)
 }
 
 void
-notifier_free(struct notifier *nf)
+notify_free(struct notifier *nf)
 {
 	size_t	i, j;
 
@@ -521,7 +526,7 @@ notifier_free(struct notifier *nf)
 		free(t->hooks);
 		if (t->easy != NULL) {
 			if (t->in_flight)
-				curlev_remove(nf->hw->curl, t->easy);
+				curlev_remove(nf->env.curl, t->easy);
 			curl_easy_cleanup(t->easy);
 		}
 		curl_slist_free_all(t->hdrs);

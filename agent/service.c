@@ -13,6 +13,21 @@ static const char *const override_names[] = {
 };
 
 const char *
+svc_state_name(enum svc_state s)
+{
+	static const char *const names[SVC_NSTATES] = {
+		[SVC_UP] = "up",
+		[SVC_DOWN] = "down",
+		[SVC_DRAIN] = "drain",
+		[SVC_MAINT] = "maint",
+	};
+
+	if ((unsigned)s >= SVC_NSTATES)
+		return "unknown";
+	return names[s];
+}
+
+const char *
 svc_override_name(enum svc_override o)
 {
 	return override_names[o];

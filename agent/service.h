@@ -98,6 +98,8 @@ void	svc_inherit(struct svc *s, const struct svc *old);
 /* Set the operator override; returns SVC_CHG_* flags. */
 int	svc_set_override(struct svc *s, enum svc_override o);
 
+/* "up", "down", "drain", "maint". */
+const char *svc_state_name(enum svc_state s);
 const char *svc_override_name(enum svc_override o);
 /* Parse "drain", "maint", "ready" (ready = OVR_NONE). */
 bool	svc_override_parse(const char *s, enum svc_override *o) MUST_CHECK;

@@ -12,8 +12,8 @@
 
 #include <event2/event.h>
 
+#include "conf.h"
 #include "hacli.h"
-#include "hapwatch.h"
 #include "log.h"
 #include "statefile.h"
 
@@ -34,7 +34,11 @@ struct sf_job {
 };
 
 struct statefile {
-	struct hw		*hw;
+	struct event_base	*base;
+	char			*path;		/* the state file */
+	struct addr		 stats;		/* HAProxy's CLI */
+	int64_t			 timeout;
+	int64_t			 interval;
 	struct event		*tick;
 	struct hacli_req	*req;
 	struct sf_job		*job;		/* a write in progress */
@@ -130,14 +134,13 @@ statefile_fail(struct statefile *sf, const char *what, const char *why)
 	snprintf(sf->error, sizeof(sf->error), "%s: %s", what, why);
 	sf->failures++;
 	log_warnx("state file %s: %s; the previous file is kept",
-	    sf->hw->conf->haproxy.state_file, sf->error);
+	    sf->path, sf->error);
 }
 
 static void
 statefile_done_cb(void *arg, const struct hacli_result *r)
 {
 	struct statefile	*sf = arg;
-	const char		*path = sf->hw->conf->haproxy.state_file;
 	size_t			 len = r->len;
 
 	sf->req = NULL;
@@ -147,7 +150,7 @@ statefile_done_cb(void *arg, const struct hacli_result *r)
 	else if (!statefile_valid(r->reply, &len))
 		statefile_fail(sf, "show servers state",
 		    "incomplete or unexpected reply");
-	else if (statefile_start_write(sf, path, r->reply, len))
+	else if (statefile_start_write(sf, sf->path, r->reply, len))
 		return;		/* statefile_written_cb carries on */
 	statefile_finish(sf);
 }
@@ -227,7 +230,7 @@ statefile_written_cb(evutil_socket_t fd, short what, void *arg)
 		sf->last_save_wall = wall_ms();
 		sf->error[0] = '\0';
 		log_debug("state file %s: saved",
-		    sf->hw->conf->haproxy.state_file);
+		    sf->path);
 	}
 	statefile_finish(sf);
 }
@@ -235,14 +238,11 @@ statefile_written_cb(evutil_socket_t fd, short what, void *arg)
 static void
 statefile_send(struct statefile *sf)
 {
-	const struct conf_haproxy *h = &sf->hw->conf->haproxy;
-
 	if (sf->req != NULL || sf->job != NULL)
 		return;		/* the save in progress sends the next one */
 	sf->in_flight = sf->requested;
-	sf->req = hacli_request(sf->hw->base, &h->stats_addr,
-	    "show servers state", STATEFILE_MAX_REPLY, h->timeout,
-	    statefile_done_cb, sf);
+	sf->req = hacli_request(sf->base, &sf->stats, "show servers state",
+	    STATEFILE_MAX_REPLY, sf->timeout, statefile_done_cb, sf);
 }
 
 uint64_t
@@ -253,53 +253,63 @@ statefile_request(struct statefile *sf)
 	return sf->requested;
 }
 
-static void statefile_arm(struct statefile *sf);
-
 static void
 statefile_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)statefile_request(arg);
 }
 
-struct statefile *
-statefile_new(struct hw *hw)
+static bool
+statefile_wanted(const struct conf_haproxy *h)
 {
-	const struct conf_haproxy	*h = &hw->conf->haproxy;
-	struct statefile		*sf;
-
-	if (h->state_file == NULL || h->stats_kind == STATS_HTTP)
-		return NULL;
-	sf = xcalloc(1, sizeof(*sf));
-	sf->hw = hw;
-	if (pipe2(sf->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fatal("state file: pipe");
-	sf->done_ev = event_new(hw->base, sf->pipe[0], EV_READ | EV_PERSIST,
-	    statefile_written_cb, sf);
-	event_add(sf->done_ev, NULL);
-	sf->tick = event_new(hw->base, -1, EV_PERSIST, statefile_tick_cb, sf);
-	statefile_arm(sf);
-	return sf;
+	return h->state_file != NULL && h->stats_kind != STATS_HTTP;
 }
 
 static void
-statefile_arm(struct statefile *sf)
+statefile_set(struct statefile *sf, const struct conf_haproxy *h)
 {
-	int64_t		ms = sf->hw->conf->haproxy.state_file_interval;
-	struct timeval	tv = tv_ms(ms);
+	struct timeval	tv = tv_ms(h->state_file_interval);
 
-	event_add(sf->tick, &tv);
+	free(sf->path);
+	sf->path = xstrdup(h->state_file);
+	sf->stats = h->stats_addr;
+	sf->timeout = h->timeout;
+	if (sf->interval != h->state_file_interval) {
+		sf->interval = h->state_file_interval;
+		event_add(sf->tick, &tv);
+	}
 }
 
 struct statefile *
-statefile_reconfigure(struct statefile *sf)
+statefile_new(struct event_base *base, const struct conf_haproxy *h)
 {
-	const struct conf_haproxy *h = &sf->hw->conf->haproxy;
+	struct statefile	*sf;
 
-	if (h->state_file == NULL || h->stats_kind == STATS_HTTP) {
+	if (!statefile_wanted(h))
+		return NULL;
+	sf = xcalloc(1, sizeof(*sf));
+	sf->base = base;
+	if (pipe2(sf->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		fatal("state file: pipe");
+	sf->done_ev = event_new(base, sf->pipe[0], EV_READ | EV_PERSIST,
+	    statefile_written_cb, sf);
+	event_add(sf->done_ev, NULL);
+	sf->tick = event_new(base, -1, EV_PERSIST, statefile_tick_cb, sf);
+	statefile_set(sf, h);
+	return sf;
+}
+
+struct statefile *
+statefile_reconfigure(struct statefile *sf, struct event_base *base,
+    const struct conf_haproxy *h)
+{
+	if (sf == NULL)
+		return statefile_new(base, h);
+	if (!statefile_wanted(h)) {
 		statefile_free(sf);
 		return NULL;
 	}
-	statefile_arm(sf);
+	statefile_set(sf, h);
 	return sf;
 }
 
@@ -325,6 +335,7 @@ statefile_free(struct statefile *sf)
 		statefile_job_free(sf->job);	/* waits for the write to end */
 	event_free(sf->tick);
 	event_free(sf->done_ev);
+	free(sf->path);
 	close(sf->pipe[0]);
 	close(sf->pipe[1]);
 	free(sf);

@@ -16,7 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct hw;
+struct event_base;
+struct conf_haproxy;
 struct statefile;
 
 struct statefile_status {
@@ -28,11 +29,15 @@ struct statefile_status {
 	const char	*last_error;	/* NULL after a success */
 };
 
-/* NULL when the config has no state_file. */
-struct statefile *statefile_new(struct hw *hw);
-/* After a reload: follow the new config's interval (the path is read at
- * each save). Returns sf, or NULL (freed) if the config has none now. */
-struct statefile *statefile_reconfigure(struct statefile *sf);
+/* For h's state_file (copied); NULL when there is none, or HAProxy's word
+ * comes from the stats page (no "show servers state" there). */
+struct statefile *statefile_new(struct event_base *base,
+		    const struct conf_haproxy *h);
+/* After a reload: follow h (path, socket, timeout, interval). Returns sf
+ * (a save in flight carries on), a new one if there was none, or NULL
+ * (sf freed) if h has none now. */
+struct statefile *statefile_reconfigure(struct statefile *sf,
+		    struct event_base *base, const struct conf_haproxy *h);
 /* Save now (or right after the save in flight); returns its sequence. */
 uint64_t	 statefile_request(struct statefile *sf);
 void		 statefile_status(const struct statefile *sf,

@@ -12,7 +12,7 @@
 #include "addr.h"
 
 static bool
-addr_parse_unix(const char *path, struct hw_addr *out, char *err,
+addr_parse_unix(const char *path, struct addr *out, char *err,
     size_t errlen)
 {
 	struct sockaddr_un	*sun = (struct sockaddr_un *)&out->ss;
@@ -80,7 +80,7 @@ addr_split_hostport(const char *s, char *host, size_t hostlen, long *port,
 }
 
 static bool
-addr_parse_inet(const char *s, int flags, struct hw_addr *out, char *err,
+addr_parse_inet(const char *s, int flags, struct addr *out, char *err,
     size_t errlen)
 {
 	struct addrinfo	 hints, *res = NULL;
@@ -129,7 +129,7 @@ addr_parse_inet(const char *s, int flags, struct hw_addr *out, char *err,
 }
 
 bool
-addr_parse(const char *s, int flags, struct hw_addr *out, char *err,
+addr_parse(const char *s, int flags, struct addr *out, char *err,
     size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
@@ -146,7 +146,7 @@ addr_parse(const char *s, int flags, struct hw_addr *out, char *err,
 }
 
 bool
-addr_is_local(const struct hw_addr *a)
+addr_is_local(const struct addr *a)
 {
 	if (a->family == AF_UNIX)
 		return true;
@@ -165,14 +165,14 @@ addr_is_local(const struct hw_addr *a)
 }
 
 bool
-addr_equal(const struct hw_addr *a, const struct hw_addr *b)
+addr_equal(const struct addr *a, const struct addr *b)
 {
 	return a->family == b->family && a->len == b->len &&
 	    memcmp(&a->ss, &b->ss, a->len) == 0;
 }
 
 int
-addr_port(const struct hw_addr *a)
+addr_port(const struct addr *a)
 {
 	if (a->family == AF_INET)
 		return ntohs(((const struct sockaddr_in *)&a->ss)->sin_port);

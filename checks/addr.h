@@ -17,7 +17,7 @@
 
 #include "util.h"
 
-struct hw_addr {
+struct addr {
 	struct sockaddr_storage	ss;
 	socklen_t		len;
 	int			family;		/* AF_UNIX, AF_INET, AF_INET6 */
@@ -32,12 +32,12 @@ struct hw_addr {
  * Parse s into out. flags: ADDR_*. On failure returns false and writes a
  * short reason ("port out of range") into err.
  */
-bool	addr_parse(const char *s, int flags, struct hw_addr *out, char *err,
+bool	addr_parse(const char *s, int flags, struct addr *out, char *err,
 	    size_t errlen) MUST_CHECK;
 /* True for unix sockets and 127.0.0.0/8, ::1. */
-bool	addr_is_local(const struct hw_addr *a);
-bool	addr_equal(const struct hw_addr *a, const struct hw_addr *b);
+bool	addr_is_local(const struct addr *a);
+bool	addr_equal(const struct addr *a, const struct addr *b);
 /* Port of an inet address, 0 for unix. */
-int	addr_port(const struct hw_addr *a);
+int	addr_port(const struct addr *a);
 
 #endif

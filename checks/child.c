@@ -46,16 +46,25 @@ struct childmgr {
 };
 
 static void
+child_reap(void *arg)
+{
+	struct child	*c = arg;
+
+	sbuf_free(&c->out);
+	free(c);
+}
+
+/* Forget c; its memory goes after the loop turn (its own timer's
+ * callback may be running). */
+static void
 child_free(struct child *c)
 {
 	TAILQ_REMOVE(&c->m->children, c, link);
-	if (c->out_ev != NULL)
-		event_free(c->out_ev);
+	reap_event(c->out_ev);
 	if (c->outfd >= 0)
 		close(c->outfd);
-	event_free(c->timer);
-	sbuf_free(&c->out);
-	free(c);
+	reap_event(c->timer);
+	reap_later(child_reap, c);
 }
 
 /* Read what the pipe holds now (a bounded amount per call: a chatty
@@ -86,8 +95,7 @@ child_read_output(struct child *c)
 static void
 child_close_output(struct child *c)
 {
-	if (c->out_ev != NULL)
-		event_free(c->out_ev);
+	reap_event(c->out_ev);		/* its callback may be running */
 	c->out_ev = NULL;
 	if (c->outfd >= 0)
 		close(c->outfd);

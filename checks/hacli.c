@@ -24,15 +24,28 @@ struct hacli_req {
 };
 
 static void
+hacli_reap(void *arg)
+{
+	struct hacli_req	*req = arg;
+
+	if (req->bev != NULL)
+		bufferevent_free(req->bev);
+	free(req);
+}
+
+/* Silence req and free it after the loop turn: it may be inside its own
+ * bufferevent's or timer's callback. */
+static void
 hacli_free(struct hacli_req *req)
 {
 	if (req == NULL)
 		return;
-	if (req->bev != NULL)
-		bufferevent_free(req->bev);
-	if (req->deadline != NULL)
-		event_free(req->deadline);
-	free(req);
+	if (req->bev != NULL) {
+		bufferevent_setcb(req->bev, NULL, NULL, NULL, NULL);
+		bufferevent_disable(req->bev, EV_READ | EV_WRITE);
+	}
+	reap_event(req->deadline);
+	reap_later(hacli_reap, req);
 }
 
 /* Report and free: the single exit of every request. */
@@ -107,7 +120,7 @@ hacli_deadline_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct hacli_req *
-hacli_request(struct event_base *base, const struct hw_addr *addr,
+hacli_request(struct event_base *base, const struct addr *addr,
     const char *line, size_t max_reply, int64_t timeout_ms, hacli_cb *cb,
     void *arg)
 {

@@ -49,7 +49,7 @@ typedef void hacli_cb(void *arg, const struct hacli_result *res);
  * hacli_cancel(), which frees it without calling cb.
  */
 struct hacli_req *hacli_request(struct event_base *base,
-	    const struct hw_addr *addr, const char *line, size_t max_reply,
+	    const struct addr *addr, const char *line, size_t max_reply,
 	    int64_t timeout_ms, hacli_cb *cb, void *arg);
 void	hacli_cancel(struct hacli_req *req);
 const char *hacli_status_str(enum hacli_status s);

@@ -70,7 +70,7 @@ logtrig_read_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 struct logtrig *
-logtrig_new(struct event_base *base, const struct hw_addr *addr,
+logtrig_new(struct event_base *base, const struct addr *addr,
     void (*trigger)(void *), void *arg, char *err, size_t errlen)
 {
 	struct logtrig	*lt = xcalloc(1, sizeof(*lt));

@@ -31,7 +31,7 @@ bool	logtrig_match(const char *msg, size_t len);
 
 /* Bind a UDP socket on addr; trigger(arg) on every matching line. NULL
  * with a reason in err if the socket cannot be bound. */
-struct logtrig	*logtrig_new(struct event_base *base, const struct hw_addr *addr,
+struct logtrig	*logtrig_new(struct event_base *base, const struct addr *addr,
 		    void (*trigger)(void *), void *arg, char *err, size_t errlen);
 const struct logtrig_counters *logtrig_counters(const struct logtrig *lt);
 void		 logtrig_free(struct logtrig *lt);

@@ -688,9 +688,8 @@ stats_find_backend(const struct hap_snapshot *snap, const char *name)
 	return NULL;
 }
 
-/* Free the names and the array, and zero snap; NULL is a no-op. */
 void
-stats_snapshot_free(struct hap_snapshot *snap)
+stats_snapshot_clear(struct hap_snapshot *snap)
 {
 	size_t	 i;
 
@@ -699,7 +698,25 @@ stats_snapshot_free(struct hap_snapshot *snap)
 	for (i = 0; i < snap->nbackends; i++)
 		free(snap->backends[i].name);
 	free(snap->backends);
-	memset(snap, 0, sizeof(*snap));
+	stats_snapshot_init(snap);
+}
+
+struct hap_snapshot *
+stats_snapshot_new(void)
+{
+	struct hap_snapshot	*snap = xmalloc(sizeof(*snap));
+
+	stats_snapshot_init(snap);
+	return snap;
+}
+
+void
+stats_snapshot_free(struct hap_snapshot *snap)
+{
+	if (snap == NULL)
+		return;
+	stats_snapshot_clear(snap);
+	free(snap);
 }
 
 /* show info */

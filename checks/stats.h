@@ -76,15 +76,21 @@ bool	stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
 /* Forget be's server rows (as if only its backend row had been asked). */
 void	stats_forget_servers(struct hap_backend *be);
 
-/* An empty snapshot. */
+/* A new, empty snapshot on the heap; the caller owns it and frees it with
+ * stats_snapshot_free(), which frees everything it holds too. */
+struct hap_snapshot *stats_snapshot_new(void);
+void	stats_snapshot_free(struct hap_snapshot *snap);
+/* The same for a snapshot the caller embeds (on the stack, in a struct):
+ * init makes it empty, clear frees what it holds and makes it empty
+ * again. NULL is a no-op for both frees. */
 void	stats_snapshot_init(struct hap_snapshot *snap);
+void	stats_snapshot_clear(struct hap_snapshot *snap);
 
 /* Sort the backends by name; call once after every parse. */
 void	stats_snapshot_finish(struct hap_snapshot *snap);
 /* Binary search; NULL if the backend is not in the snapshot. */
 const struct hap_backend *stats_find_backend(const struct hap_snapshot *snap,
 	    const char *name);
-void	stats_snapshot_free(struct hap_snapshot *snap);
 
 /*
  * HAProxy's be_usable_srv() from a backend row: act if act > 0; else with

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <event2/event.h>
+
 #include "util.h"
 
 static void
@@ -272,4 +274,57 @@ str_sanitize(char *dst, size_t n, const char *s)
 	for (i = 0; i + 1 < n && s[i] != '\0'; i++)
 		dst[i] = iscntrl((unsigned char)s[i]) ? ' ' : s[i];
 	dst[i] = '\0';
+}
+
+/* ---- deferred frees ---- */
+
+struct reap_item {
+	void	(*fn)(void *);
+	void	*obj;
+};
+
+static struct reap_item	*reap_items;
+static size_t		 reap_n, reap_cap;
+
+void
+reap_later(void (*fn)(void *), void *obj)
+{
+	if (reap_n == reap_cap) {
+		reap_cap = reap_cap ? reap_cap * 2 : 64;
+		reap_items = xrealloc(reap_items, reap_cap * sizeof(*reap_items));
+	}
+	reap_items[reap_n].fn = fn;
+	reap_items[reap_n].obj = obj;
+	reap_n++;
+}
+
+static void
+reap_event_free(void *ev)
+{
+	event_free(ev);
+}
+
+void
+reap_event(struct event *ev)
+{
+	if (ev == NULL)
+		return;
+	event_del(ev);
+	reap_later(reap_event_free, ev);
+}
+
+void
+reap_now(void)
+{
+	size_t	i;
+
+	/* A free may hand over more (a listener's connections): go on
+	 * until none is left. */
+	for (i = 0; i < reap_n; i++)
+		reap_items[i].fn(reap_items[i].obj);
+	reap_n = 0;
+	if (reap_cap > 1024) {
+		FREE(reap_items);
+		reap_cap = 0;
+	}
 }

@@ -68,6 +68,22 @@ void	 sbuf_free(struct sbuf *b);
  */
 void	 url_redact(const char *url, bool no_path, char *buf, size_t len);
 
+/*
+ * Deferred frees (pgbouncer's "justfree"): an object closed from inside
+ * its own callback chain (a connection that answered and is done, a
+ * listener closed by a request it accepted) is handed to reap_later(),
+ * which calls fn(obj) after the loop turn, when no callback can hold it.
+ * Close it first: its events deleted, its fd closed, unlinked from every
+ * list. The daemon calls reap_now() after every turn of the event loop
+ * (and at exit).
+ */
+void	 reap_later(void (*fn)(void *), void *obj);
+void	 reap_now(void);
+struct event;
+/* event_del() now, event_free() after the loop turn: for an event whose
+ * own callback is running. NULL is a no-op. */
+void	 reap_event(struct event *ev);
+
 /* Copy s into dst (size n), replacing control characters by spaces and
  * cutting at n-1 bytes: for reasons that end up in one-line replies. */
 void	 str_sanitize(char *dst, size_t n, const char *s);

@@ -1,17 +1,17 @@
 /*
- * fuzz_agent_line.c: agent_parse_request() (agent/listener.h) on the line
+ * fuzz_agent_line.c: agentcheck_parse_request() (agent/listener.h) on the line
  * an agent listener without "service" reads: HAProxy's agent-send string,
  * or whatever else connects.
  *
  * The last input byte also picks the size of the name buffer (the daemon
- * passes AGENT_LINE_MAX + 1; smaller ones must be honoured too), which is
+ * passes AGENTCHECK_LINE_MAX + 1; smaller ones must be honoured too), which is
  * an exact-size heap buffer, so ASan sees a write past it.
  *
  * Invariants checked on every input:
  *  - the result matches a straightforward model of the contract: the line
- *    ends at the first '\n' within AGENT_LINE_MAX + 1 bytes, one '\r'
+ *    ends at the first '\n' within AGENTCHECK_LINE_MAX + 1 bytes, one '\r'
  *    before it is dropped, a NUL or a line that does not fit is BAD, no
- *    '\n' yet is MORE while len <= AGENT_LINE_MAX and BAD after;
+ *    '\n' yet is MORE while len <= AGENTCHECK_LINE_MAX and BAD after;
  *  - OK: name is the line, NUL-terminated, and nothing is written past
  *    namelen;
  *  - MORE on the whole means MORE on every prefix; a verdict on a prefix
@@ -21,45 +21,45 @@
 #include <string.h>
 
 #include "fuzz.h"
-#include "listener.h"
+#include "agentcheck.h"
 
-/* What agent_parse_request() must answer, from the contract alone. */
-static enum agent_req
+/* What agentcheck_parse_request() must answer, from the contract alone. */
+static enum agentcheck_req
 model(const char *buf, size_t len, size_t namelen, size_t *linelen)
 {
-	size_t	scan = len < AGENT_LINE_MAX + 1 ? len : AGENT_LINE_MAX + 1;
+	size_t	scan = len < AGENTCHECK_LINE_MAX + 1 ? len : AGENTCHECK_LINE_MAX + 1;
 	size_t	i, l;
 
 	for (i = 0; i < scan && buf[i] != '\n'; i++)
 		continue;
 	if (i == scan)
-		return len > AGENT_LINE_MAX ? AGENT_REQ_BAD : AGENT_REQ_MORE;
+		return len > AGENTCHECK_LINE_MAX ? AGENTCHECK_REQ_BAD : AGENTCHECK_REQ_MORE;
 	l = i;
 	if (l > 0 && buf[l - 1] == '\r')
 		l--;
 	if (l >= namelen || fz_has_nul(buf, l))
-		return AGENT_REQ_BAD;
+		return AGENTCHECK_REQ_BAD;
 	*linelen = l;
-	return AGENT_REQ_OK;
+	return AGENTCHECK_REQ_OK;
 }
 
-static enum agent_req
+static enum agentcheck_req
 parse(const uint8_t *data, size_t len, size_t namelen, char *name_out)
 {
 	uint8_t		*copy = fz_memdup(data, len);
 	const char	*buf = (const char *)copy;
 	char		*name = malloc(namelen > 0 ? namelen : 1);
-	enum agent_req	 r, m;
+	enum agentcheck_req	 r, m;
 	size_t		 l = 0;
 
 	FZ_CHECK(name != NULL);
 	memset(name, 0x5a, namelen > 0 ? namelen : 1);
-	r = agent_parse_request(buf, len, name, namelen);
+	r = agentcheck_parse_request(buf, len, name, namelen);
 	m = model(buf, len, namelen, &l);
-	FZ_CHECK(r == AGENT_REQ_MORE || r == AGENT_REQ_BAD ||
-	    r == AGENT_REQ_OK);
+	FZ_CHECK(r == AGENTCHECK_REQ_MORE || r == AGENTCHECK_REQ_BAD ||
+	    r == AGENTCHECK_REQ_OK);
 	FZ_CHECK(r == m);
-	if (r == AGENT_REQ_OK) {
+	if (r == AGENTCHECK_REQ_OK) {
 		FZ_CHECK(l < namelen);
 		FZ_CHECK(name[l] == '\0' && strlen(name) == l);
 		FZ_CHECK(memcmp(name, buf, l) == 0);
@@ -75,9 +75,9 @@ parse(const uint8_t *data, size_t len, size_t namelen, char *name_out)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char		 full_name[AGENT_LINE_MAX + 1], pre_name[AGENT_LINE_MAX + 1];
-	size_t		 namelen = AGENT_LINE_MAX + 1, ks[3], i;
-	enum agent_req	 full, pre, small;
+	char		 full_name[AGENTCHECK_LINE_MAX + 1], pre_name[AGENTCHECK_LINE_MAX + 1];
+	size_t		 namelen = AGENTCHECK_LINE_MAX + 1, ks[3], i;
+	enum agentcheck_req	 full, pre, small;
 
 	full = parse(data, size, namelen, full_name);
 	if (size > 0) {
@@ -86,17 +86,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ks[2] = (size_t)data[0] % size;
 		for (i = 0; i < 3; i++) {
 			pre = parse(data, ks[i], namelen, pre_name);
-			if (full == AGENT_REQ_MORE)
-				FZ_CHECK(pre == AGENT_REQ_MORE);
-			if (pre != AGENT_REQ_MORE)
+			if (full == AGENTCHECK_REQ_MORE)
+				FZ_CHECK(pre == AGENTCHECK_REQ_MORE);
+			if (pre != AGENTCHECK_REQ_MORE)
 				FZ_CHECK(pre == full);
-			if (pre == AGENT_REQ_OK)
+			if (pre == AGENTCHECK_REQ_OK)
 				FZ_CHECK(strcmp(pre_name, full_name) == 0);
 		}
 		/* A smaller name buffer, from 0 bytes up. */
 		small = parse(data, size, (size_t)data[size - 1] %
-		    (AGENT_LINE_MAX + 2), NULL);
-		if (full != AGENT_REQ_OK)
+		    (AGENTCHECK_LINE_MAX + 2), NULL);
+		if (full != AGENTCHECK_REQ_OK)
 			FZ_CHECK(small == full);
 	}
 	return 0;

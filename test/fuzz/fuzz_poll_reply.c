@@ -1,5 +1,5 @@
 /*
- * fuzz_poll_reply.c: poller_parse_reply() (checks/poller.h) on a whole CLI
+ * fuzz_poll_reply.c: source_cli_parse_reply() (checks/source.h) on a whole CLI
  * reply: "show info" output, then N "show stat" outputs, each ended by an
  * empty line, as HAProxy answers "show info;show stat ...;show stat ...".
  *
@@ -32,7 +32,7 @@
 
 #include "fz_snap.h"
 #include "fuzz.h"
-#include "poller.h"
+#include "source.h"
 
 static enum poll_error
 parse(size_t nstat, bool targeted, const uint8_t *data, size_t len,
@@ -45,7 +45,7 @@ parse(size_t nstat, bool targeted, const uint8_t *data, size_t len,
 	FZ_CHECK(detail != NULL);
 	memset(detail, 0, detlen > 0 ? detlen : 1);
 	memset(snap, 0, sizeof(*snap));
-	rc = poller_parse_reply(nstat, targeted, (const char *)copy, len, snap,
+	rc = source_cli_parse_reply(nstat, targeted, (const char *)copy, len, snap,
 	    detail, detlen);
 	FZ_CHECK(rc == POLL_OK || rc == POLL_ETRUNCATED ||
 	    rc == POLL_EGARBLED || rc == POLL_ESTOPPING);
@@ -153,14 +153,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(parse(nstat, targeted, data, size, 160, &b) == rc);
 	if (rc == POLL_OK)
 		FZ_CHECK(fz_snap_eq(&a, &b));
-	stats_snapshot_free(&b);
+	stats_snapshot_clear(&b);
 	FZ_CHECK(model(nstat, targeted, data, size, &b) == rc);
 	if (rc == POLL_OK)
 		FZ_CHECK(fz_snap_eq(&a, &b));
-	stats_snapshot_free(&b);
+	stats_snapshot_clear(&b);
 	FZ_CHECK(parse(nstat, targeted, data, size,
 	    size > 0 ? data[size - 1] % 64 : 0, &b) == rc);
-	stats_snapshot_free(&b);
-	stats_snapshot_free(&a);
+	stats_snapshot_clear(&b);
+	stats_snapshot_clear(&a);
 	return 0;
 }

@@ -254,7 +254,7 @@ parse(const uint8_t *data, size_t len, struct hap_snapshot *snap,
 		stats_snapshot_finish(snap);
 		fz_snap_check(snap, true);
 	}
-	stats_snapshot_free(&before);
+	stats_snapshot_clear(&before);
 	free(err);
 	free(copy);
 	return ok;
@@ -280,12 +280,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		model(data, size, &m);
 		stats_snapshot_finish(&m);
 		FZ_CHECK(fz_snap_eq(&twice, &m));
-		stats_snapshot_free(&m);
+		stats_snapshot_clear(&m);
 		/* one holds the input merged twice, twice once: the same. */
 		FZ_CHECK(fz_snap_eq(&one, &twice));
-		stats_snapshot_free(&twice);
+		stats_snapshot_clear(&twice);
 	}
-	stats_snapshot_free(&one);
+	stats_snapshot_clear(&one);
 
 	/* Into a snapshot that already holds real rows. */
 	memset(&pre, 0, sizeof(pre));
@@ -299,7 +299,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FZ_CHECK(stats_find_backend(&pre,
 			    base.backends[i].name) != NULL);
 	}
-	stats_snapshot_free(&base);
-	stats_snapshot_free(&pre);
+	stats_snapshot_clear(&base);
+	stats_snapshot_clear(&pre);
 	return 0;
 }

@@ -27,8 +27,8 @@ import fo_util as U
 import harness as H
 from harness import wait_for
 
-FIVE = ("HAPWATCH_SERVICE", "HAPWATCH_STATE", "HAPWATCH_PREVIOUS",
-        "HAPWATCH_REASON", "HAPWATCH_TIME")
+SIX = ("HAPWATCH_EVENT", "HAPWATCH_SERVICE", "HAPWATCH_STATE",
+       "HAPWATCH_PREVIOUS", "HAPWATCH_REASON", "HAPWATCH_TIME")
 
 
 def rfc3339(s):
@@ -62,17 +62,18 @@ class HooksTest(H.Case):
         self.start_world([{"exec": [hook, out, "0", "0"],
                            "services": ["web"], "timeout": "10s"}])
         first = self.runs(out, 1, "hook run at start")[0]
-        for k in FIVE:
+        for k in SIX:
             self.assertIn(k, first["env"], "variable %s missing" % k)
         e = first["env"]
+        self.assertEqual(e["HAPWATCH_EVENT"], "transition")
         self.assertEqual(e["HAPWATCH_SERVICE"], "web")
         self.assertEqual(e["HAPWATCH_STATE"], "up")
         self.assertEqual(e["HAPWATCH_PREVIOUS"], "starting")
         self.assertEqual(e["HAPWATCH_REASON"], "all conditions hold")
         self.assertTrue(e["HAPWATCH_TIME"].endswith("Z"), e["HAPWATCH_TIME"])
         self.assertLessEqual(abs(rfc3339(e["HAPWATCH_TIME"]) - t0), 60)
-        H.log("hook environment: %s" % {k: e[k] for k in FIVE})
-        H.log("other variables: %s" % sorted(set(e) - set(FIVE)))
+        H.log("hook environment: %s" % {k: e[k] for k in SIX})
+        H.log("other variables: %s" % sorted(set(e) - set(SIX)))
 
         # A real verdict change.
         self.b.stop("s1")

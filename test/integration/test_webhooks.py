@@ -7,7 +7,7 @@ transition of `web` to the receiver. Transitions come from the backend
 (a real verdict change) or from operator overrides (drain/ready/maint:
 effective-state transitions, as quick as the test can send them).
 
-* payload: the seven fields, `text` a sentence naming the service and the
+* payload: the eight fields (`event` is "transition"), `text` a sentence naming the service and the
   state, JSON content type; nothing posted for the first verdict at start.
 * order: six transitions sent within a few ms arrive in order.
 * 500s: the receiver answers 500 twice; the event is delivered on the
@@ -29,7 +29,8 @@ import harness as H
 from harness import get, wait_for
 
 HEALTH = "/haproxy_status"
-KEYS = {"service", "state", "previous", "reason", "time", "host", "text"}
+KEYS = {"event", "service", "state", "previous", "reason", "time", "host",
+        "text"}
 
 
 def rfc3339(s):
@@ -95,7 +96,8 @@ class WebhooksTest(H.Case):
         self.assertRegex(rec["headers"].get("User-Agent", ""), "^hapwatch/")
         j = rec["json"]
         self.assertIsInstance(j, dict, rec["body"])
-        self.assertEqual(set(j), KEYS, "exactly the seven fields")
+        self.assertEqual(set(j), KEYS, "exactly the eight fields")
+        self.assertEqual(j["event"], "transition")
         self.assertEqual(j["service"], "web")
         self.assertEqual(j["state"], "down")
         self.assertEqual(j["previous"], "up")

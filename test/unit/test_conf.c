@@ -30,6 +30,7 @@
 
 #include "conf.h"
 #include "conf_int.h"
+#include "service.h"
 
 #define CONF_DIR	TEST_DATA_DIR "/conf"
 #define GOOD(f)		CONF_DIR "/good-" f ".json"

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "listener.h"
+#include "agentcheck.h"
 #include "service.h"
 #include "util.h"
 
@@ -80,7 +80,7 @@ static void
 fx_free(struct fixture *f)
 {
 	svc_clear(&f->s);
-	stats_snapshot_free(&f->snap);
+	stats_snapshot_clear(&f->snap);
 }
 
 static void
@@ -331,53 +331,53 @@ test_agent_replies(void **state)
 {
 	char	buf[256];
 
-	agent_format_reply(buf, sizeof(buf), SVC_UP, "x", 66, 0, false);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_UP, "x", 66, 0, false);
 	assert_string_equal(buf, "up 66%\n");
-	agent_format_reply(buf, sizeof(buf), SVC_UP, "x", 66, 25, false);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_UP, "x", 66, 25, false);
 	assert_string_equal(buf, "up 25%\n");
-	agent_format_reply(buf, sizeof(buf), SVC_UP, "x", 0, 0, false);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_UP, "x", 0, 0, false);
 	assert_string_equal(buf, "up 1%\n");
-	agent_format_reply(buf, sizeof(buf), SVC_DOWN,
+	agentcheck_format_reply(buf, sizeof(buf), SVC_DOWN,
 	    "webapp: 0 of 3 servers usable", 0, 0, false);
 	assert_string_equal(buf, "down #webapp: 0 of 3 servers usable\n");
-	agent_format_reply(buf, sizeof(buf), SVC_DRAIN, "x", 66, 0, false);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_DRAIN, "x", 66, 0, false);
 	assert_string_equal(buf, "up 0% #drain\n");
-	agent_format_reply(buf, sizeof(buf), SVC_MAINT, "x", 66, 0, false);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_MAINT, "x", 66, 0, false);
 	assert_string_equal(buf, "stopped #maint\n");
-	agent_format_reply(buf, sizeof(buf), SVC_UP, "x", 66, 0, true);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_UP, "x", 66, 0, true);
 	assert_string_equal(buf, "up ready 66%\n");
-	agent_format_reply(buf, sizeof(buf), SVC_DRAIN, "x", 66, 0, true);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_DRAIN, "x", 66, 0, true);
 	assert_string_equal(buf, "drain\n");
-	agent_format_reply(buf, sizeof(buf), SVC_MAINT, "x", 66, 0, true);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_MAINT, "x", 66, 0, true);
 	assert_string_equal(buf, "maint\n");
 	/* A newline in a reason would end the reply early. */
-	agent_format_reply(buf, sizeof(buf), SVC_DOWN, "a\nb\rc", 0, 0, false);
+	agentcheck_format_reply(buf, sizeof(buf), SVC_DOWN, "a\nb\rc", 0, 0, false);
 	assert_string_equal(buf, "down #a b c\n");
 }
 
 static void
 test_agent_request(void **state)
 {
-	char	name[AGENT_LINE_MAX + 1], big[400];
+	char	name[AGENTCHECK_LINE_MAX + 1], big[400];
 
-	assert_int_equal(agent_parse_request("web\n", 4, name, sizeof(name)),
-	    AGENT_REQ_OK);
+	assert_int_equal(agentcheck_parse_request("web\n", 4, name, sizeof(name)),
+	    AGENTCHECK_REQ_OK);
 	assert_string_equal(name, "web");
-	assert_int_equal(agent_parse_request("web\r\n", 5, name, sizeof(name)),
-	    AGENT_REQ_OK);
+	assert_int_equal(agentcheck_parse_request("web\r\n", 5, name, sizeof(name)),
+	    AGENTCHECK_REQ_OK);
 	assert_string_equal(name, "web");
-	assert_int_equal(agent_parse_request("we", 2, name, sizeof(name)),
-	    AGENT_REQ_MORE);
-	assert_int_equal(agent_parse_request("w\0b\n", 4, name, sizeof(name)),
-	    AGENT_REQ_BAD);
+	assert_int_equal(agentcheck_parse_request("we", 2, name, sizeof(name)),
+	    AGENTCHECK_REQ_MORE);
+	assert_int_equal(agentcheck_parse_request("w\0b\n", 4, name, sizeof(name)),
+	    AGENTCHECK_REQ_BAD);
 	memset(big, 'a', sizeof(big));
-	assert_int_equal(agent_parse_request(big, 256, name, sizeof(name)),
-	    AGENT_REQ_MORE);
-	assert_int_equal(agent_parse_request(big, 257, name, sizeof(name)),
-	    AGENT_REQ_BAD);
+	assert_int_equal(agentcheck_parse_request(big, 256, name, sizeof(name)),
+	    AGENTCHECK_REQ_MORE);
+	assert_int_equal(agentcheck_parse_request(big, 257, name, sizeof(name)),
+	    AGENTCHECK_REQ_BAD);
 	big[256] = '\n';
-	assert_int_equal(agent_parse_request(big, 300, name, sizeof(name)),
-	    AGENT_REQ_OK);
+	assert_int_equal(agentcheck_parse_request(big, 300, name, sizeof(name)),
+	    AGENTCHECK_REQ_OK);
 	assert_int_equal(strlen(name), 256);
 }
 

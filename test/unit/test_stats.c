@@ -76,7 +76,7 @@ parse_bad(const char *s, const char *want)
 	assert_true(err[0] != '\0');
 	if (want != NULL && strstr(err, want) == NULL)
 		fail_msg("error \"%s\" lacks \"%s\" for: %s", err, want, s);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 }
 
 static const struct hap_backend *
@@ -177,12 +177,12 @@ test_csv_cli_full(void **state)
 	memset(&snap, 0, sizeof(snap));
 	parse_ok(&snap, buf, len);
 	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), true);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 
 	/* The same without the trailing blank line. */
 	parse_ok(&snap, buf, len - 1);
 	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), true);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 	assert_int_equal(snap.nbackends, 0);
 	assert_null(snap.backends);
 	free(buf);
@@ -221,7 +221,7 @@ test_csv_stats_page(void **state)
 	memset(&snap, 0, sizeof(snap));
 	parse_ok(&snap, buf, len);
 	check_backends(&snap, w, ARRAY_SIZE(w), true);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 
 	/* And with one added. */
 	buf2 = xmalloc(len + 1);
@@ -229,7 +229,7 @@ test_csv_stats_page(void **state)
 	buf2[len] = '\n';
 	parse_ok(&snap, buf2, len + 1);
 	check_backends(&snap, w, ARRAY_SIZE(w), true);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 	free(buf2);
 	free(buf);
 }
@@ -244,12 +244,12 @@ test_csv_header_by_name(void **state)
 	memset(&snap, 0, sizeof(snap));
 	parse_file_ok(&snap, DATA("hap26_show_stat_reversed.csv"));
 	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), true);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 
 	/* 3.4.0: 118 columns, "-", module columns; "drained" is UNPUB. */
 	parse_file_ok(&snap, DATA("hap34_show_stat.csv"));
 	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), true);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 }
 
 static void
@@ -262,18 +262,18 @@ test_csv_backend_rows_only(void **state)
 	memset(&snap, 0, sizeof(snap));
 	parse_file_ok(&snap, DATA("hap26_show_stat_-1_2_-1.csv"));
 	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), false);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 
 	/* "up" modifier: "UP (2/3)", "UP (0/0)" for the empty backend. */
 	want_be_act(w, 4);
 	parse_file_ok(&snap, DATA("hap26_show_stat_-1_2_-1_up.csv"));
 	check_backends(&snap, w, ARRAY_SIZE(w), false);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 
 	/* A user-level socket gives the same rows (no addr/cookie). */
 	parse_file_ok(&snap, DATA("hap26_show_stat_-1_2_-1_user.csv"));
 	check_backends(&snap, w, ARRAY_SIZE(w), false);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 }
 
 static void
@@ -300,7 +300,7 @@ test_csv_server_rows_only(void **state)
 	assert_int_equal(be->srv_active_usable, 0);
 	assert_int_equal(be->srv_backup, 1);
 	assert_int_equal(be->srv_backup_usable, 1);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 }
 
 /* Several "show stat <be> 6 -1" outputs merged into one snapshot. */
@@ -337,7 +337,7 @@ test_csv_merge(void **state)
 	assert_int_equal(hap_capacity(find(&snap, "agents"), 1), 33);
 	assert_int_equal(hap_capacity(find(&snap, "empty"), 0), 0);
 	assert_int_equal(hap_capacity(find(&snap, "bk_first"), 1), -1);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 
 	/*
 	 * One CLI line "show stat bk_first 6 -1;show stat bk_all 6 -1;...":
@@ -367,7 +367,7 @@ test_csv_merge(void **state)
 		stats_snapshot_finish(&snap);
 		assert_int_equal(nseg, 4);
 		check_backends(&snap, want_cli + 2, 4, true);
-		stats_snapshot_free(&snap);
+		stats_snapshot_clear(&snap);
 	}
 	free(buf);
 
@@ -389,7 +389,7 @@ test_csv_header_only(void **state)
 	parse_file_ok(&snap, DATA("hap26_show_stat_fe_only_2_-1.txt"));
 	assert_int_equal(snap.nbackends, 0);
 	assert_null(stats_find_backend(&snap, "fe_only"));
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 }
 
 static void
@@ -406,7 +406,7 @@ test_csv_quoting(void **state)
 	be = find(&snap, "agents");
 	assert_int_equal(be->srv_active, 3);
 	assert_int_equal(be->srv_active_usable, 1);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 
 	/* Quoted names with commas, doubled quotes, CR and LF inside. */
 	s = "# pxname,svname,status,weight,act,bck,type,desc,\n"
@@ -426,7 +426,7 @@ test_csv_quoting(void **state)
 	assert_false(be->status_up);
 	assert_true(be->has_servers);
 	assert_int_equal(find(&snap, "plain")->act, 1);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 
 	parse_bad("# pxname,svname,status,weight,act,bck,type,\n"
 	    "a\"b,BACKEND,UP,0,0,0,1,\n", "quote");
@@ -603,7 +603,7 @@ test_csv_numbers(void **state)
 	    "x,y,z,,,,7,\n");
 	parse_ok(&snap, s, strlen(s));
 	assert_int_equal(snap.nbackends, 0);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 	/* The largest values fit. */
 	snprintf(s, sizeof(s), "# pxname,svname,status,weight,act,bck,"
 	    "type,\na,s,UP,9223372036854775807,1,0,2,\n"
@@ -612,7 +612,7 @@ test_csv_numbers(void **state)
 	assert_int_equal(find(&snap, "a")->act, INT_MAX);
 	assert_int_equal(find(&snap, "a")->bck, INT_MAX);
 	assert_int_equal(find(&snap, "a")->srv_active_usable, 1);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 }
 
 /* A failed parse leaves the snapshot as it was. */
@@ -639,7 +639,7 @@ test_csv_failure_atomic(void **state)
 	assert_int_equal(be->act, 2);
 	assert_true(be->status_up);
 	assert_int_equal(be->srv_active, 3);
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 }
 
 /* Every prefix of real output: never a crash; accepted only at '\n'. */
@@ -672,7 +672,7 @@ test_csv_truncated(void **state)
 				fail_msg("prefix %zu of %s: %s", n, files[f],
 				    err);
 			stats_snapshot_finish(&snap);
-			stats_snapshot_free(&snap);
+			stats_snapshot_clear(&snap);
 			free(copy);
 		}
 		free(buf);
@@ -782,8 +782,8 @@ test_find_and_finish(void **state)
 	memset(&snap, 0, sizeof(snap));
 	assert_null(stats_find_backend(&snap, "x"));
 	stats_snapshot_finish(&snap);
-	stats_snapshot_free(&snap);
-	stats_snapshot_free(NULL);
+	stats_snapshot_clear(&snap);
+	stats_snapshot_clear(NULL);
 
 	/* 50 names in scrambled order, found after finish. */
 	n = (size_t)snprintf(s, sizeof(s), "# pxname,svname,status,weight,"
@@ -803,7 +803,7 @@ test_find_and_finish(void **state)
 	assert_null(stats_find_backend(&snap, "b50"));
 	assert_null(stats_find_backend(&snap, "a"));
 	assert_null(stats_find_backend(&snap, "c"));
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 }
 
 /* 10,000 server rows in the 2.6.12 layout, as one poll could bring. */
@@ -849,7 +849,7 @@ test_csv_speed(void **state)
 		assert_int_equal(be->srv_active_usable, 20);
 		assert_false(be->has_row);
 	}
-	stats_snapshot_free(&snap);
+	stats_snapshot_clear(&snap);
 	sbuf_free(&b);
 	free(hdr);
 }

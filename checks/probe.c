@@ -1,5 +1,5 @@
 /*
- * check.c: the probe schedule, rise/fall, and the three kinds of probe.
+ * probe.c: the probe schedule, rise/fall, and the three kinds of probe.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,53 +12,53 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
-#include "check.h"
+#include "probe.h"
 #include "child.h"
 #include "curlev.h"
 #include "util.h"
 
-#define CHK_REASON_MAX		128
-#define CHK_EXEC_OUTPUT		4096	/* captured for the reason */
-#define CHK_HTTP_BODY		65536	/* read, then dropped */
+#define PROBE_REASON_MAX	128
+#define PROBE_EXEC_OUTPUT		4096	/* captured for the reason */
+#define PROBE_HTTP_BODY		65536	/* read, then dropped */
 
-struct chk {
-	struct chk_env		 env;
+struct probe {
+	struct probe_env	 env;
 	char			*name;
-	enum chk_kind		 kind;
+	enum probe_kind		 kind;
 	char			*url;
 	int			*expect;
 	size_t			 nexpect;
 	struct curl_slist	*headers;
 	bool			 tls_verify;
-	struct hw_addr		 addr;
+	struct addr		 addr;
 	char			**argv;
 	int64_t			 interval;
 	int64_t			 timeout;
 	int			 rise;
 	int			 fall;
-	chk_change_cb		*cb;
+	probe_change_cb		*cb;
 	void			*cb_arg;
 	/* state */
-	enum chk_state		 state;
+	enum probe_state	 state;
 	int			 streak;	/* passes (>0) or failures (<0) */
-	char			 reason[CHK_REASON_MAX];
+	char			 reason[PROBE_REASON_MAX];
 	uint64_t		 probes;
 	uint64_t		 failures;
-	int64_t			 probe_start;
+	int64_t			 started;	/* mono ms the probe in flight began */
 	bool			 in_flight;
 	struct event		*tick;		/* next probe */
 	/* the probe in flight */
 	CURL			*easy;
 	size_t			 body_len;
-	int			 fd;		/* CHK_TCP */
-	struct event		*io;		/* CHK_TCP */
-	struct child		*child;		/* CHK_EXEC */
+	int			 fd;		/* PROBE_TCP */
+	struct event		*io;		/* PROBE_TCP */
+	struct child		*child;		/* PROBE_EXEC */
 };
 
 static void
-chk_schedule(struct chk *c)
+probe_schedule(struct probe *c)
 {
-	int64_t		wait = c->probe_start + c->interval - mono_ms();
+	int64_t		wait = c->started + c->interval - mono_ms();
 	struct timeval	tv;
 
 	if (wait < 0)
@@ -69,9 +69,9 @@ chk_schedule(struct chk *c)
 
 /* A probe ended: count it, move the state, tell the owner. */
 static void
-chk_result(struct chk *c, bool pass, const char *reason)
+probe_result(struct probe *c, bool pass, const char *reason)
 {
-	enum chk_state	old = c->state;
+	enum probe_state	old = c->state;
 	bool		changed;
 
 	c->in_flight = false;
@@ -82,15 +82,15 @@ chk_result(struct chk *c, bool pass, const char *reason)
 		c->streak = c->streak > 0 ? c->streak + 1 : 1;
 	else
 		c->streak = c->streak < 0 ? c->streak - 1 : -1;
-	if (c->state == CHK_UNKNOWN)
-		c->state = pass ? CHK_UP : CHK_DOWN;
+	if (c->state == PROBE_UNKNOWN)
+		c->state = pass ? PROBE_UP : PROBE_DOWN;
 	else if (pass && c->streak >= c->rise)
-		c->state = CHK_UP;
+		c->state = PROBE_UP;
 	else if (!pass && -c->streak >= c->fall)
-		c->state = CHK_DOWN;
+		c->state = PROBE_DOWN;
 	changed = c->state != old || strcmp(c->reason, reason) != 0;
 	str_sanitize(c->reason, sizeof(c->reason), reason);
-	chk_schedule(c);
+	probe_schedule(c);
 	if (changed)
 		c->cb(c->cb_arg, c);
 }
@@ -98,27 +98,27 @@ chk_result(struct chk *c, bool pass, const char *reason)
 /* ---- http ---- */
 
 static size_t
-chk_http_body(char *p, size_t size, size_t n, void *arg)
+probe_http_body(char *p, size_t size, size_t n, void *arg)
 {
-	struct chk	*c = arg;
+	struct probe	*c = arg;
 
 	c->body_len += size * n;
-	return c->body_len > CHK_HTTP_BODY ? 0 : size * n;
+	return c->body_len > PROBE_HTTP_BODY ? 0 : size * n;
 }
 
 static void
-chk_http_done(void *arg, CURL *easy, CURLcode rc)
+probe_http_done(void *arg, CURL *easy, CURLcode rc)
 {
-	struct chk	*c = arg;
-	char		 reason[CHK_REASON_MAX];
+	struct probe	*c = arg;
+	char		 reason[PROBE_REASON_MAX];
 	long		 code = 0;
 	bool		 pass = false;
 	size_t		 i;
 
 	if (rc != CURLE_OK && !(rc == CURLE_WRITE_ERROR &&
-	    c->body_len > CHK_HTTP_BODY)) {
+	    c->body_len > PROBE_HTTP_BODY)) {
 		snprintf(reason, sizeof(reason), "%s", curl_easy_strerror(rc));
-		chk_result(c, false, reason);
+		probe_result(c, false, reason);
 		return;
 	}
 	curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
@@ -127,11 +127,11 @@ chk_http_done(void *arg, CURL *easy, CURLcode rc)
 	if (c->nexpect == 0)
 		pass = code == 200;
 	snprintf(reason, sizeof(reason), "HTTP %ld", code);
-	chk_result(c, pass, reason);
+	probe_result(c, pass, reason);
 }
 
 static void
-chk_http_probe(struct chk *c)
+probe_http_send(struct probe *c)
 {
 	if (c->easy == NULL) {
 		c->easy = curl_easy_init();
@@ -139,7 +139,7 @@ chk_http_probe(struct chk *c)
 			abort();
 		curl_easy_setopt(c->easy, CURLOPT_URL, c->url);
 		curl_easy_setopt(c->easy, CURLOPT_HTTPHEADER, c->headers);
-		curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, chk_http_body);
+		curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, probe_http_body);
 		curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, c);
 		curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, (long)c->timeout);
 		curl_easy_setopt(c->easy, CURLOPT_SSL_VERIFYPEER,
@@ -152,16 +152,15 @@ chk_http_probe(struct chk *c)
 		curl_easy_setopt(c->easy, CURLOPT_PROTOCOLS_STR, "http,https");
 	}
 	c->body_len = 0;
-	curlev_add(c->env.curl, c->easy, chk_http_done, c);
+	curlev_add(c->env.curl, c->easy, probe_http_done, c);
 }
 
 /* ---- tcp ---- */
 
 static void
-chk_tcp_close(struct chk *c)
+probe_tcp_close(struct probe *c)
 {
-	if (c->io != NULL)
-		event_free(c->io);
+	reap_event(c->io);		/* its callback may be running */
 	c->io = NULL;
 	if (c->fd >= 0)
 		close(c->fd);
@@ -169,53 +168,53 @@ chk_tcp_close(struct chk *c)
 }
 
 static void
-chk_tcp_cb(evutil_socket_t fd, short what, void *arg)
+probe_tcp_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct chk	*c = arg;
+	struct probe	*c = arg;
 	int		 err = 0;
 	socklen_t	 len = sizeof(err);
 
 	if (what & EV_TIMEOUT) {
-		chk_tcp_close(c);
-		chk_result(c, false, "connect timeout");
+		probe_tcp_close(c);
+		probe_result(c, false, "connect timeout");
 		return;
 	}
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
 		err = errno;
-	chk_tcp_close(c);
-	chk_result(c, err == 0, err == 0 ? "connected" : strerror(err));
+	probe_tcp_close(c);
+	probe_result(c, err == 0, err == 0 ? "connected" : strerror(err));
 }
 
 static void
-chk_tcp_probe(struct chk *c)
+probe_tcp_send(struct probe *c)
 {
 	struct timeval	tv = tv_ms(c->timeout);
 
 	c->fd = socket(c->addr.family, SOCK_STREAM | SOCK_NONBLOCK |
 	    SOCK_CLOEXEC, 0);
 	if (c->fd < 0) {
-		chk_result(c, false, strerror(errno));
+		probe_result(c, false, strerror(errno));
 		return;
 	}
 	if (connect(c->fd, (const struct sockaddr *)&c->addr.ss, c->addr.len) < 0 &&
 	    errno != EINPROGRESS) {
 		int err = errno;
 
-		chk_tcp_close(c);
-		chk_result(c, false, strerror(err));
+		probe_tcp_close(c);
+		probe_result(c, false, strerror(err));
 		return;
 	}
-	c->io = event_new(c->env.base, c->fd, EV_WRITE, chk_tcp_cb, c);
+	c->io = event_new(c->env.base, c->fd, EV_WRITE, probe_tcp_cb, c);
 	event_add(c->io, &tv);
 }
 
 /* ---- exec ---- */
 
 static void
-chk_exec_done(void *arg, const struct child_result *r)
+probe_exec_done(void *arg, const struct child_result *r)
 {
-	struct chk	*c = arg;
-	char		 reason[CHK_REASON_MAX], line[CHK_REASON_MAX];
+	struct probe	*c = arg;
+	char		 reason[PROBE_REASON_MAX], line[PROBE_REASON_MAX];
 	const char	*nl;
 	size_t		 l;
 
@@ -232,37 +231,37 @@ chk_exec_done(void *arg, const struct child_result *r)
 		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason),
 		    ": %s", line);
 	}
-	chk_result(c, r->spawn_err == 0 && !r->timed_out &&
+	probe_result(c, r->spawn_err == 0 && !r->timed_out &&
 	    WIFEXITED(r->status) && WEXITSTATUS(r->status) == 0, reason);
 }
 
 static void
-chk_exec_probe(struct chk *c)
+probe_exec_send(struct probe *c)
 {
 	c->child = child_spawn(c->env.children, c->argv, NULL, c->timeout,
-	    CHK_EXEC_OUTPUT, chk_exec_done, c);
+	    PROBE_EXEC_OUTPUT, probe_exec_done, c);
 }
 
 /* ---- schedule ---- */
 
 static void
-chk_tick_cb(evutil_socket_t fd, short what, void *arg)
+probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 {
-	struct chk	*c = arg;
+	struct probe	*c = arg;
 
 	if (c->in_flight)
 		return;
 	c->in_flight = true;
-	c->probe_start = mono_ms();
+	c->started = mono_ms();
 	switch (c->kind) {
-	case CHK_HTTP:
-		chk_http_probe(c);
+	case PROBE_HTTP:
+		probe_http_send(c);
 		break;
-	case CHK_TCP:
-		chk_tcp_probe(c);
+	case PROBE_TCP:
+		probe_tcp_send(c);
 		break;
-	case CHK_EXEC:
-		chk_exec_probe(c);
+	case PROBE_EXEC:
+		probe_exec_send(c);
 		break;
 	}
 }
@@ -281,11 +280,11 @@ argv_copy(char *const *argv)
 	return out;
 }
 
-struct chk *
-chk_new(const struct chk_env *env, const struct chk_params *p,
-    chk_change_cb *cb, void *arg)
+struct probe *
+probe_new(const struct probe_env *env, const struct probe_params *p,
+    probe_change_cb *cb, void *arg)
 {
-	struct chk	*c = xcalloc(1, sizeof(*c));
+	struct probe	*c = xcalloc(1, sizeof(*c));
 	size_t		 i;
 
 	c->env = *env;
@@ -297,11 +296,11 @@ chk_new(const struct chk_env *env, const struct chk_params *p,
 	c->fall = p->fall;
 	c->cb = cb;
 	c->cb_arg = arg;
-	c->state = CHK_UNKNOWN;
+	c->state = PROBE_UNKNOWN;
 	c->fd = -1;
 	snprintf(c->reason, sizeof(c->reason), "not probed yet");
-	c->tick = evtimer_new(env->base, chk_tick_cb, c);
-	if (p->kind == CHK_HTTP) {
+	c->tick = evtimer_new(env->base, probe_tick_cb, c);
+	if (p->kind == PROBE_HTTP) {
 		c->url = xstrdup(p->url);
 		c->tls_verify = p->tls_verify;
 		c->nexpect = p->nexpect;
@@ -309,7 +308,7 @@ chk_new(const struct chk_env *env, const struct chk_params *p,
 		memcpy(c->expect, p->expect, p->nexpect * sizeof(*c->expect));
 		for (i = 0; i < p->nheaders; i++)
 			c->headers = curl_slist_append(c->headers, p->headers[i]);
-	} else if (p->kind == CHK_TCP) {
+	} else if (p->kind == PROBE_TCP) {
 		c->addr = p->addr;
 	} else {
 		c->argv = argv_copy(p->argv);
@@ -318,15 +317,15 @@ chk_new(const struct chk_env *env, const struct chk_params *p,
 }
 
 static bool
-chk_same_target(const struct chk *a, const struct chk *b)
+probe_same_target(const struct probe *a, const struct probe *b)
 {
 	size_t	i;
 
 	if (a->kind != b->kind)
 		return false;
-	if (a->kind == CHK_HTTP)
+	if (a->kind == PROBE_HTTP)
 		return strcmp(a->url, b->url) == 0;
-	if (a->kind == CHK_TCP)
+	if (a->kind == PROBE_TCP)
 		return addr_equal(&a->addr, &b->addr);
 	for (i = 0; a->argv[i] != NULL && b->argv[i] != NULL; i++)
 		if (strcmp(a->argv[i], b->argv[i]) != 0)
@@ -335,9 +334,9 @@ chk_same_target(const struct chk *a, const struct chk *b)
 }
 
 void
-chk_inherit(struct chk *c, const struct chk *old)
+probe_inherit(struct probe *c, const struct probe *old)
 {
-	if (!chk_same_target(c, old))
+	if (!probe_same_target(c, old))
 		return;
 	c->state = old->state;
 	c->streak = old->streak;
@@ -347,45 +346,45 @@ chk_inherit(struct chk *c, const struct chk *old)
 }
 
 void
-chk_start(struct chk *c)
+probe_start(struct probe *c)
 {
 	struct timeval	tv = { 0, 0 };
 
 	evtimer_add(c->tick, &tv);
 }
 
-enum chk_state
-chk_state(const struct chk *c)
+enum probe_state
+probe_state(const struct probe *c)
 {
 	return c->state;
 }
 
 const char *
-chk_reason(const struct chk *c)
+probe_reason(const struct probe *c)
 {
 	return c->reason;
 }
 
 const char *
-chk_name(const struct chk *c)
+probe_name(const struct probe *c)
 {
 	return c->name;
 }
 
 uint64_t
-chk_probes(const struct chk *c)
+probe_count(const struct probe *c)
 {
 	return c->probes;
 }
 
 uint64_t
-chk_failures(const struct chk *c)
+probe_failures(const struct probe *c)
 {
 	return c->failures;
 }
 
 void
-chk_free(struct chk *c)
+probe_free(struct probe *c)
 {
 	size_t	i;
 
@@ -397,7 +396,7 @@ chk_free(struct chk *c)
 		curl_easy_cleanup(c->easy);
 	}
 	curl_slist_free_all(c->headers);
-	chk_tcp_close(c);
+	probe_tcp_close(c);
 	if (c->child != NULL)
 		child_abandon(c->child);
 	event_free(c->tick);

@@ -1,5 +1,6 @@
 /*
- * http.c: HTTP/1.x health endpoints and admin routes.
+ * http_responder.c: HTTP/1.x health endpoints, and admin routes (admin.c)
+ * on admin listeners.
  *
  * The hot path is a load balancer's probe: one small request, one small
  * answer. Requests are read into one shared buffer and parsed in place;
@@ -19,12 +20,13 @@
 
 #include <event2/event.h>
 
-#include "hapwatch.h"
+#include "admin.h"
 #include "http_parse.h"
 #include "listener.h"
-#include "log.h"
+#include "metrics.h"
 #include "proxyproto.h"
-#include "statefile.h"
+#include "responder.h"
+#include "service.h"
 
 #define READ_TIMEOUT_MS		5000
 #define IDLE_TIMEOUT_MS		30000
@@ -45,12 +47,20 @@ struct path_answer {
 	struct sbuf	resp[CM_N][2];	/* [mode][is HEAD] */
 };
 
-struct http_path_cache {
-	struct path_answer	*paths;		/* one per conf path */
+struct http_responder {
+	const struct conf_listen	*conf;
+	struct responder_env		 env;
+	struct path_answer		*cache;		/* one per conf path */
+	size_t				 ncache;
+	/* libevent's common timeouts (O(1) for the many connections that
+	 * share them; the base hands out one per duration). */
+	const struct timeval		*tv_read;
+	const struct timeval		*tv_idle;
 };
 
 struct hconn {
 	struct lconn	 lc;		/* first: the listener's view */
+	struct http_responder *r;
 	struct event	*ev;		/* read, with the current timeout; it
 					 * lives at the end of this allocation */
 	struct event	*wev;		/* write, while an answer is blocked */
@@ -111,71 +121,73 @@ http_render(struct sbuf *out, int code, enum conn_mode cm, bool head,
 
 /* A short text answer ("404 not found\n"). */
 static void
-http_simple(struct hw *hw, struct sbuf *out, int code, enum conn_mode cm,
-    bool head, const char *extra, const char *text)
+http_simple(struct http_responder *r, struct sbuf *out, int code,
+    enum conn_mode cm, bool head, const char *extra, const char *text)
 {
 	char	body[128];
 	int	n = snprintf(body, sizeof(body), "%s\n", text);
 
-	hw_count_http(hw, code);
+	metrics_http_code(r->env.metrics, code);
 	http_render(out, code, cm, head, "text/plain", extra, body, (size_t)n);
 }
 
-/* libevent's common timeouts (O(1) for the many connections that share
- * them), made once per daemon. */
-static const struct timeval *
-common_timeout(struct hw *hw, int ms)
-{
-	struct timeval	tv = tv_ms(ms);
-
-	if (ms == READ_TIMEOUT_MS) {
-		if (hw->tv_read == NULL)
-			hw->tv_read = event_base_init_common_timeout(hw->base, &tv);
-		return hw->tv_read;
-	}
-	if (hw->tv_idle == NULL)
-		hw->tv_idle = event_base_init_common_timeout(hw->base, &tv);
-	return hw->tv_idle;
-}
-
 static void
-hconn_free(struct hconn *c)
+hconn_reap(void *arg)
 {
-	listener_conn_del(&c->lc);
-	event_del(c->ev);		/* embedded: not event_free()d */
+	struct hconn	*c = arg;
+
 	if (c->wev != NULL)
 		event_free(c->wev);
-	close(c->lc.fd);
 	free(c->in);
 	free(c->out);
-	free(c);
+	free(c);		/* the read event lives in this allocation */
+}
+
+/* Close c; its memory goes after this loop turn (it may be inside its own
+ * callbacks now). */
+static void
+hconn_close(struct hconn *c)
+{
+	event_del(c->ev);
+	if (c->wev != NULL)
+		event_del(c->wev);
+	close(c->lc.fd);
+	listener_conn_del(&c->lc);
+	reap_later(hconn_reap, c);
 }
 
 static void
 hconn_close_cb(struct lconn *lc)
 {
-	hconn_free((struct hconn *)lc);
+	hconn_close((struct hconn *)lc);
+}
+
+/* c ends without its answer: count why, and close. */
+static void
+hconn_fail(struct hconn *c, enum conn_error e)
+{
+	metrics_conn_error(c->r->env.metrics, e);
+	hconn_close(c);
 }
 
 /* ---- routing ---- */
 
 static void
-http_health(struct listener *l, size_t pi, const struct http_req *req,
+http_health(struct http_responder *hr, size_t pi, const struct http_req *req,
     enum conn_mode cm, struct sbuf *out)
 {
-	const struct conf_path	*p = &l->conf->paths[pi];
-	struct svc		*s = &l->hw->svcs[p->svc];
+	const struct conf_path	*p = &hr->conf->paths[pi];
+	const struct svc	*s = &hr->env.svcs[p->svc];
 	struct path_answer	*a;
 	bool			 head = req->method == HTTP_HEAD;
 	struct sbuf		*r;
-	int			 code = l->conf->codes[s->state];
+	int			 code = hr->conf->codes[s->state];
 
-	if (l->cache == NULL) {
-		l->cache = xcalloc(1, sizeof(*l->cache));
-		l->cache->paths = xcalloc(l->conf->npaths + 1,
-		    sizeof(*l->cache->paths));
+	if (hr->cache == NULL) {
+		hr->ncache = hr->conf->npaths;
+		hr->cache = xcalloc(hr->ncache, sizeof(*hr->cache));
 	}
-	a = &l->cache->paths[pi];
+	a = &hr->cache[pi];
 	/* Rendered for another version of the service's answer: redo. A
 	 * reload gives new services with versions carried over, and a new
 	 * cache, so a stale answer is never replayed. */
@@ -194,28 +206,8 @@ http_health(struct listener *l, size_t pi, const struct http_req *req,
 		http_render(r, code, cm, head, "text/plain", NULL, body,
 		    (size_t)n);
 	}
-	hw_count_http(l->hw, code);
+	metrics_http_code(hr->env.metrics, code);
 	sbuf_append(out, r->data, r->len);
-}
-
-/* Constant-time token check of "Authorization: Bearer <token>". */
-static bool
-http_authorized(const struct conf_listen *c, const struct http_req *req)
-{
-	static const char	 bearer[] = "Bearer ";
-	size_t			 tl, i;
-	unsigned char		 diff = 0;
-
-	if (c->token == NULL)
-		return true;
-	tl = strlen(c->token);
-	if (req->auth == NULL || req->authlen != sizeof(bearer) - 1 + tl ||
-	    strncasecmp(req->auth, bearer, sizeof(bearer) - 1) != 0)
-		return false;
-	for (i = 0; i < tl; i++)
-		diff |= (unsigned char)(req->auth[sizeof(bearer) - 1 + i] ^
-		    c->token[i]);
-	return diff == 0;
 }
 
 static bool
@@ -226,153 +218,48 @@ path_is(const struct http_req *req, const char *p)
 	return req->pathlen == pl && memcmp(req->path, p, pl) == 0;
 }
 
-/* POST /services/[NAME/]drain|ready|maint */
-static void
-http_admin_override(struct listener *l, const struct http_req *req,
-    enum conn_mode cm, struct sbuf *out)
-{
-	struct hw		*hw = l->hw;
-	const char		*p = req->path + 10, *slash;
-	size_t			 plen = req->pathlen - 10, idx = CONF_NONE;
-	char			 name[128], action[16], text[192];
-	enum svc_override	 o;
-
-	slash = memrchr(p, '/', plen);
-	if (slash != NULL) {
-		size_t nl = (size_t)(slash - p);
-
-		if (nl == 0 || nl >= sizeof(name)) {
-			http_simple(hw, out, 404, cm, false, NULL, "no such service");
-			return;
-		}
-		memcpy(name, p, nl);
-		name[nl] = '\0';
-		idx = conf_service_index(hw->conf, name);
-		if (idx == CONF_NONE) {
-			http_simple(hw, out, 404, cm, false, NULL, "no such service");
-			return;
-		}
-		plen -= nl + 1;
-		p = slash + 1;
-	}
-	if (plen == 0 || plen >= sizeof(action)) {
-		http_simple(hw, out, 404, cm, false, NULL, "not found");
-		return;
-	}
-	memcpy(action, p, plen);
-	action[plen] = '\0';
-	if (!svc_override_parse(action, &o)) {
-		http_simple(hw, out, 404, cm, false, NULL, "not found");
-		return;
-	}
-	hw_set_override(hw, idx, o);
-	snprintf(text, sizeof(text), "%s %s", idx == CONF_NONE ? "all services" :
-	    hw->conf->services[idx].name, action);
-	http_simple(hw, out, 200, cm, false, NULL, text);
-}
-
-/* POST /haproxy/save-state: 202 with the save's sequence number, which
- * /status's state_file.completed and .saved reach when it is done. */
-static void
-http_admin_save_state(struct listener *l, enum conn_mode cm,
-    struct sbuf *out)
-{
-	char	text[64];
-
-	if (l->hw->statefile == NULL) {
-		http_simple(l->hw, out, 404, cm, false, NULL,
-		    "no haproxy.state_file configured");
-		return;
-	}
-	snprintf(text, sizeof(text), "save %llu requested",
-	    (unsigned long long)statefile_request(l->hw->statefile));
-	http_simple(l->hw, out, 202, cm, false, NULL, text);
-}
-
-/* Admin routes; false if the path is not one. */
+/* An admin route, or false. */
 static bool
-http_admin(struct listener *l, const struct http_req *req,
+http_admin(struct http_responder *hr, const struct http_req *req,
     enum conn_mode cm, struct sbuf *out)
 {
-	struct hw	*hw = l->hw;
-	bool		 status = path_is(req, "/status");
-	bool		 metrics = path_is(req, "/metrics");
-	bool		 save = path_is(req, "/haproxy/save-state");
-	bool		 post = req->pathlen > 10 &&
-			    memcmp(req->path, "/services/", 10) == 0;
-	struct sbuf	 body = { 0 };
+	struct admin_answer	ans = { 0 };
+	bool			auth_failed;
 
-	if (!status && !metrics && !post && !save)
+	if (!admin_route(hr->env.admin, hr->env.admin_arg, hr->conf,
+	    hr->env.conf, req, &ans, &auth_failed))
 		return false;
-	if (!http_authorized(l->conf, req)) {
-		hw->counters.auth_failures++;
-		http_simple(hw, out, 401, cm, req->method == HTTP_HEAD,
-		    "WWW-Authenticate: Bearer\r\n", "unauthorized");
-		return true;
-	}
-	if (save) {
-		if (req->method != HTTP_POST)
-			http_simple(hw, out, 405, cm, req->method == HTTP_HEAD,
-			    "Allow: POST\r\n", "method not allowed");
-		else
-			http_admin_save_state(l, cm, out);
-		return true;
-	}
-	if (post) {
-		if (req->method != HTTP_POST)
-			http_simple(hw, out, 405, cm, req->method == HTTP_HEAD,
-			    "Allow: POST\r\n", "method not allowed");
-		else
-			http_admin_override(l, req, cm, out);
-		return true;
-	}
-	if (req->method != HTTP_GET && req->method != HTTP_HEAD) {
-		http_simple(hw, out, 405, cm, false, "Allow: GET, HEAD\r\n",
-		    "method not allowed");
-		return true;
-	}
-	if (status)
-		status_render_json(hw, &body);
-	else
-		metrics_render(hw, &body);
-	hw_count_http(hw, 200);
-	http_render(out, 200, cm, req->method == HTTP_HEAD, status ?
-	    "application/json" : "text/plain; version=0.0.4; charset=utf-8",
-	    NULL, body.data != NULL ? body.data : "", body.len);
-	sbuf_free(&body);
+	if (auth_failed)
+		metrics_conn_error(hr->env.metrics, CONN_ERR_AUTH);
+	metrics_http_code(hr->env.metrics, ans.code);
+	http_render(out, ans.code, cm, req->method == HTTP_HEAD, ans.ctype,
+	    ans.headers, ans.body.data != NULL ? ans.body.data : "", ans.body.len);
+	sbuf_free(&ans.body);
 	return true;
 }
 
 /* Answer one parsed request into out. */
 static void
-http_route(struct listener *l, const struct http_req *req, enum conn_mode cm,
-    struct sbuf *out)
+http_route(struct http_responder *hr, const struct http_req *req,
+    enum conn_mode cm, struct sbuf *out)
 {
-	const struct conf_listen	*c = l->conf;
+	const struct conf_listen	*c = hr->conf;
 	size_t				 i;
 
 	for (i = 0; i < c->npaths; i++) {
 		if (!path_is(req, c->paths[i].path))
 			continue;
 		if (req->method == HTTP_GET || req->method == HTTP_HEAD)
-			http_health(l, i, req, cm, out);
+			http_health(hr, i, req, cm, out);
 		else
-			http_simple(l->hw, out, 405, cm, false,
+			http_simple(hr, out, 405, cm, false,
 			    "Allow: GET, HEAD\r\n", "method not allowed");
 		return;
 	}
-	if (c->admin && http_admin(l, req, cm, out))
+	if (c->admin && http_admin(hr, req, cm, out))
 		return;
-	http_simple(l->hw, out, 404, cm, req->method == HTTP_HEAD, NULL,
+	http_simple(hr, out, 404, cm, req->method == HTTP_HEAD, NULL,
 	    "not found");
-}
-
-static bool
-http_is_admin_post(const struct listener *l, const struct http_req *req)
-{
-	return l->conf->admin && req->method == HTTP_POST &&
-	    ((req->pathlen > 10 && memcmp(req->path, "/services/", 10) == 0) ||
-	    path_is(req, "/haproxy/save-state"));
 }
 
 /*
@@ -383,8 +270,8 @@ http_is_admin_post(const struct listener *l, const struct http_req *req)
 static size_t
 http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 {
-	struct listener	*l = c->lc.ls;
-	struct http_req	 req;
+	struct http_responder	*hr = c->r;
+	struct http_req		 req;
 	size_t		 pos = 0, need;
 	int		 r;
 
@@ -395,7 +282,7 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 		if (r == PP_INCOMPLETE)
 			return 0;
 		if (r == PP_INVALID) {
-			l->hw->counters.proxy_errors++;
+			metrics_conn_error(hr->env.metrics, CONN_ERR_PROXY);
 			c->closing = true;
 			return len;
 		}
@@ -408,17 +295,17 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 			return pos;
 		case HTTP_PARSE_BAD:
 			c->closing = c->unread = true;
-			http_simple(l->hw, out, 400, CM_CLOSE, false, NULL,
+			http_simple(hr, out, 400, CM_CLOSE, false, NULL,
 			    "bad request");
 			return len;
 		case HTTP_PARSE_TOO_BIG:
 			c->closing = c->unread = true;
-			http_simple(l->hw, out, 431, CM_CLOSE, false, NULL,
+			http_simple(hr, out, 431, CM_CLOSE, false, NULL,
 			    "request head too large");
 			return len;
 		case HTTP_PARSE_VERSION:
 			c->closing = c->unread = true;
-			http_simple(l->hw, out, 505, CM_CLOSE, false, NULL,
+			http_simple(hr, out, 505, CM_CLOSE, false, NULL,
 			    "HTTP/1.0 or HTTP/1.1 only");
 			return len;
 		case HTTP_PARSE_OK:
@@ -426,10 +313,10 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 		}
 		need = req.head_len;
 		if (req.chunked || req.content_length > 0) {
-			if (req.chunked || !http_is_admin_post(l, &req) ||
+			if (req.chunked || !hr->conf->admin || !admin_is_post(&req) ||
 			    req.content_length > MAX_ADMIN_BODY) {
 				c->closing = c->unread = true;
-				http_simple(l->hw, out, 413, CM_CLOSE, false, NULL,
+				http_simple(hr, out, 413, CM_CLOSE, false, NULL,
 				    "no request body allowed here");
 				return len;
 			}
@@ -439,7 +326,7 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 		}
 		if (!req.keepalive)
 			c->closing = true;
-		http_route(l, &req, c->closing ? CM_CLOSE :
+		http_route(hr, &req, c->closing ? CM_CLOSE :
 		    req.minor == 0 ? CM_KEEP10 : CM_KEEP11, out);
 		pos += need;
 	}
@@ -465,7 +352,7 @@ hconn_arm(struct hconn *c)
 	else if (c->inlen > 0 || c->pp_pending || !c->answered)
 		left = c->req_start + READ_TIMEOUT_MS - mono_ms();
 	else {
-		event_add(c->ev, common_timeout(c->lc.ls->hw, IDLE_TIMEOUT_MS));
+		event_add(c->ev, c->r->tv_idle);
 		return;
 	}
 	if (left < 1)
@@ -506,7 +393,7 @@ hconn_send(struct hconn *c, const char *data, size_t len)
 			c->wev = event_new(event_get_base(c->ev), c->lc.fd, EV_WRITE,
 			    hconn_write_cb, c);
 		event_del(c->ev);
-		event_add(c->wev, common_timeout(c->lc.ls->hw, READ_TIMEOUT_MS));
+		event_add(c->wev, c->r->tv_read);
 	}
 	return true;
 }
@@ -521,7 +408,7 @@ hconn_after_send(struct hconn *c, bool unread)
 		if (unread)
 			hconn_linger(c);
 		else
-			hconn_free(c);
+			hconn_close(c);
 		return;
 	}
 	hconn_arm(c);
@@ -532,17 +419,20 @@ hconn_timeout(struct hconn *c)
 {
 	struct sbuf	out = { 0 };
 
-	if (c->lingering || c->inlen == 0) {
-		/* Nothing came: a silent close, as a load balancer expects. */
-		hconn_free(c);
+	if (c->lingering || (c->inlen == 0 && c->answered)) {
+		hconn_close(c);		/* done, or idle after its answers */
 		return;
 	}
-	c->lc.ls->hw->counters.timeouts++;
+	if (c->inlen == 0) {
+		/* Nothing came: a silent close, as a load balancer expects. */
+		hconn_fail(c, CONN_ERR_SILENT);
+		return;
+	}
+	metrics_conn_error(c->r->env.metrics, CONN_ERR_TIMEOUT);
 	c->closing = true;
-	http_simple(c->lc.ls->hw, &out, 408, CM_CLOSE, false, NULL,
-	    "request timeout");
+	http_simple(c->r, &out, 408, CM_CLOSE, false, NULL, "request timeout");
 	if (!hconn_send(c, out.data, out.len))
-		hconn_free(c);
+		hconn_close(c);
 	else
 		hconn_after_send(c, true);
 	sbuf_free(&out);
@@ -573,11 +463,11 @@ hconn_feed(struct hconn *c, const char *data, size_t len)
 		FREE(c->in);
 	}
 	if (!hconn_send(c, out.data, out.len)) {
-		hconn_free(c);
+		hconn_close(c);
 		return;
 	}
 	if (c->closing && out.len == 0 && !c->lingering) {
-		hconn_free(c);		/* bad PROXY header: no answer */
+		hconn_close(c);		/* bad PROXY header: no answer */
 		return;
 	}
 	if (out.len > 0)
@@ -588,7 +478,7 @@ hconn_feed(struct hconn *c, const char *data, size_t len)
 
 /*
  * Read what has come and answer it. Returns false when nothing was there
- * yet (EAGAIN), true when the data was handled (c may be gone then).
+ * yet (EAGAIN), true when the data was handled (c may be closed then).
  */
 static bool
 hconn_read(struct hconn *c, evutil_socket_t fd)
@@ -600,7 +490,7 @@ hconn_read(struct hconn *c, evutil_socket_t fd)
 	if (c->lingering) {
 		n = recv(fd, buf, sizeof(buf), 0);
 		if (n <= 0 && !(n < 0 && errno == EAGAIN))
-			hconn_free(c);
+			hconn_close(c);
 		else
 			hconn_arm(c);
 		return true;
@@ -613,7 +503,14 @@ hconn_read(struct hconn *c, evutil_socket_t fd)
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return false;
 	if (n <= 0) {
-		hconn_free(c);
+		/* The peer is gone: between requests, that is the end; before
+		 * its first, or in the middle of one, it got no answer. */
+		if (c->inlen > 0)
+			hconn_fail(c, CONN_ERR_INCOMPLETE);
+		else if (!c->answered)
+			hconn_fail(c, CONN_ERR_SILENT);
+		else
+			hconn_close(c);
 		return true;
 	}
 	if (c->inlen == 0) {
@@ -645,18 +542,18 @@ hconn_write_cb(evutil_socket_t fd, short what, void *arg)
 	ssize_t		 n;
 
 	if (what & EV_TIMEOUT) {
-		hconn_free(c);		/* the peer stopped reading */
+		hconn_close(c);		/* the peer stopped reading */
 		return;
 	}
 	n = send(fd, c->out + c->outoff, c->outlen - c->outoff, MSG_NOSIGNAL);
 	if (n < 0 && errno != EAGAIN && errno != EINTR) {
-		hconn_free(c);
+		hconn_close(c);
 		return;
 	}
 	if (n > 0)
 		c->outoff += (size_t)n;
 	if (c->outoff < c->outlen) {
-		event_add(c->wev, common_timeout(c->lc.ls->hw, READ_TIMEOUT_MS));
+		event_add(c->wev, c->r->tv_read);
 		return;
 	}
 	c->outlen = c->outoff = 0;
@@ -666,20 +563,22 @@ hconn_write_cb(evutil_socket_t fd, short what, void *arg)
 	hconn_after_send(c, c->unread || c->inlen > 0);
 }
 
-void
-http_accept(struct listener *l, int fd)
+static void
+http_accept(void *arg, struct listener *l, int fd)
 {
+	struct http_responder	*hr = arg;
 	/* One allocation: the connection, then its read event. */
-	size_t		 esz = event_get_struct_event_size();
-	size_t		 off = (sizeof(struct hconn) + 15) & ~(size_t)15;
-	struct hconn	*c = xcalloc(1, off + esz);
+	size_t			 esz = event_get_struct_event_size();
+	size_t			 off = (sizeof(struct hconn) + 15) & ~(size_t)15;
+	struct hconn		*c = xcalloc(1, off + esz);
 
+	c->r = hr;
 	c->lc.fd = fd;
 	c->lc.close = hconn_close_cb;
-	c->pp_pending = l->conf->accept_proxy;
+	c->pp_pending = hr->conf->accept_proxy;
 	c->req_start = mono_ms();
 	c->ev = (struct event *)(void *)((char *)c + off);
-	event_assign(c->ev, l->hw->base, fd, EV_READ | EV_PERSIST,
+	event_assign(c->ev, hr->env.base, fd, EV_READ | EV_PERSIST,
 	    hconn_read_cb, c);
 	listener_conn_add(l, &c->lc);
 	/*
@@ -692,20 +591,78 @@ http_accept(struct listener *l, int fd)
 	if (c->pp_pending)
 		hconn_arm(c);
 	else
-		event_add(c->ev, common_timeout(l->hw, READ_TIMEOUT_MS));
+		event_add(c->ev, hr->tv_read);
 }
 
-void
-http_cache_free(struct listener *l)
+static void
+http_cache_free(struct http_responder *hr)
 {
 	size_t	i;
 
-	if (l->cache == NULL)
+	/* (Not conf's npaths: a deferred free may come after the conf.) */
+	if (hr->cache == NULL)
 		return;
-	for (i = 0; i < l->conf->npaths; i++)
+	for (i = 0; i < hr->ncache; i++)
 		for (int m = 0; m < CM_N; m++)
 			for (int h = 0; h < 2; h++)
-				sbuf_free(&l->cache->paths[i].resp[m][h]);
-	free(l->cache->paths);
-	FREE(l->cache);
+				sbuf_free(&hr->cache[i].resp[m][h]);
+	FREE(hr->cache);
 }
+
+static void *
+http_make(const struct conf_listen *c, const struct responder_env *env)
+{
+	struct http_responder	*hr = xcalloc(1, sizeof(*hr));
+	struct timeval		 rd = tv_ms(READ_TIMEOUT_MS);
+	struct timeval		 idle = tv_ms(IDLE_TIMEOUT_MS);
+
+	hr->conf = c;
+	hr->env = *env;
+	hr->tv_read = event_base_init_common_timeout(env->base, &rd);
+	hr->tv_idle = event_base_init_common_timeout(env->base, &idle);
+	return hr;
+}
+
+/* After a reload: the paths may have changed, and the services are new
+ * (their answers' versions carried over): render anew. */
+static void
+http_adopt(void *arg, const struct conf_listen *c,
+    const struct responder_env *env)
+{
+	struct http_responder	*hr = arg;
+
+	http_cache_free(hr);
+	hr->conf = c;
+	hr->env = *env;
+}
+
+/* close_when_down: listen only while one of its services is up. */
+static bool
+http_wanted(const void *arg)
+{
+	const struct http_responder	*hr = arg;
+	const struct conf_listen	*c = hr->conf;
+	size_t				 i;
+
+	if (!c->close_when_down)
+		return true;
+	for (i = 0; i < c->npaths; i++)
+		if (hr->env.svcs[c->paths[i].svc].state == SVC_UP)
+			return true;
+	return false;
+}
+
+static void
+http_free(void *arg)
+{
+	http_cache_free(arg);
+	free(arg);
+}
+
+const struct responder_ops http_responder_ops = {
+	.make = http_make,
+	.adopt = http_adopt,
+	.wanted = http_wanted,
+	.accept = http_accept,
+	.free = http_free,
+};

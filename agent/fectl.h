@@ -1,19 +1,31 @@
 /*
- * frontend.h: HAProxy frontends disabled while their service's verdict is
+ * fectl.h: frontend control. HAProxy frontends disabled while their service's verdict is
  * down ("disable frontend" on the admin socket takes the listening socket
  * out of LISTEN, so clients get an instant RST), enabled again on up, at
  * every HAProxy reload (a reload re-enables every frontend) and on a clean
  * stop. Errors (no such frontend, no admin level) are logged and shown in
  * /status, never fatal.
  */
-#ifndef HW_FRONTEND_H
-#define HW_FRONTEND_H
+#ifndef HW_FECTL_H
+#define HW_FECTL_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
-struct hw;
+#include "addr.h"
+
+struct event_base;
+struct conf;
+struct svc;
 struct fectl;
+
+/* Where HAProxy's admin socket is. */
+struct fectl_env {
+	struct event_base	*base;
+	struct addr		 stats;		/* the CLI socket */
+	int64_t			 timeout;
+};
 
 enum fe_applied {
 	FE_UNKNOWN,		/* not applied on this HAProxy process yet */
@@ -30,7 +42,10 @@ struct fe_status {
 	const char	*error;		/* HAProxy's words, or NULL */
 };
 
-struct fectl	*fectl_new(struct hw *hw);
+/* Control conf's frontends, following the verdicts of svcs (the
+ * services of conf, read-only). */
+struct fectl	*fectl_new(const struct fectl_env *env, const struct conf *conf,
+		    const struct svc *svcs);
 /* After a reload: carry over what old applied, by frontend name; those
  * it disabled that the new config drops are enabled again. */
 void		 fectl_inherit(struct fectl *f, const struct fectl *old);

@@ -1,15 +1,17 @@
 /*
- * frontend.c: "disable frontend" / "enable frontend" on HAProxy's admin
+ * fectl.c: "disable frontend" / "enable frontend" on HAProxy's admin
  * socket, following the services' verdicts.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "frontend.h"
+#include "conf.h"
+#include "fectl.h"
 #include "hacli.h"
-#include "hapwatch.h"
 #include "log.h"
+#include "service.h"
 
 #define FE_MAX_REPLY	65536
 
@@ -27,7 +29,8 @@ struct fe {
 };
 
 struct fectl {
-	struct hw		*hw;
+	struct fectl_env	 env;
+	const struct svc	*svcs;
 	struct fe		*fes;
 	size_t			 n;
 	struct hacli_req	*req;
@@ -35,22 +38,25 @@ struct fectl {
 	unsigned		 req_gen;	/* gen the request went to */
 	bool			 again;
 	bool			 restoring;
+	bool			 outage;	/* HAProxy did not answer: said once */
 	void			(*done)(void *);
 	void			*done_arg;
 };
 
 struct fectl *
-fectl_new(struct hw *hw)
+fectl_new(const struct fectl_env *env, const struct conf *conf,
+    const struct svc *svcs)
 {
 	struct fectl	*f = xcalloc(1, sizeof(*f));
 	size_t		 i;
 
-	f->hw = hw;
-	f->n = hw->conf->nfrontends;
+	f->env = *env;
+	f->svcs = svcs;
+	f->n = conf->nfrontends;
 	f->fes = xcalloc(f->n, sizeof(*f->fes));
 	for (i = 0; i < f->n; i++) {
-		f->fes[i].name = xstrdup(hw->conf->frontends[i].name);
-		f->fes[i].svc = hw->conf->frontends[i].svc;
+		f->fes[i].name = xstrdup(conf->frontends[i].name);
+		f->fes[i].svc = conf->frontends[i].svc;
 	}
 	return f;
 }
@@ -71,6 +77,7 @@ fectl_inherit(struct fectl *f, const struct fectl *old)
 {
 	size_t	i;
 
+	f->outage = old->outage;
 	for (i = 0; i < old->n; i++) {
 		const struct fe	*o = &old->fes[i];
 		struct fe	*n = fectl_find(f, o->name);
@@ -100,7 +107,7 @@ fe_wanted(const struct fectl *f, const struct fe *fe)
 
 	if (f->restoring || fe->svc == CONF_NONE)
 		return fe->disabled_by_us ? 1 : -1;
-	s = &f->hw->svcs[fe->svc];
+	s = &f->svcs[fe->svc];
 	if (!s->evaluated)
 		return -1;
 	return s->up ? 1 : 0;
@@ -154,6 +161,30 @@ fe_result(struct fectl *f, struct fe *fe, const char *out, size_t len)
 
 static void fectl_send(struct fectl *f);
 
+/* HAProxy did not answer (or did again): say so once when that starts,
+ * with why, and once when it ends, not on every try (every poll). */
+static void
+fectl_outage(struct fectl *f, const struct hacli_result *r)
+{
+	if (r == NULL) {
+		if (f->outage)
+			log_notice("frontend control: %s answers again",
+			    f->env.stats.text);
+		f->outage = false;
+		return;
+	}
+	if (f->outage)
+		return;
+	f->outage = true;
+	if (r->err != 0)
+		log_warnx("frontend control: %s on %s: %s; retrying on every "
+		    "poll", hacli_status_str(r->status), f->env.stats.text,
+		    strerror(r->err));
+	else
+		log_warnx("frontend control: %s on %s; retrying on every poll",
+		    hacli_status_str(r->status), f->env.stats.text);
+}
+
 static void
 fectl_done_cb(void *arg, const struct hacli_result *r)
 {
@@ -182,9 +213,8 @@ fectl_done_cb(void *arg, const struct hacli_result *r)
 		fe_result(f, fe, starts[k], lens[k]);
 		k++;
 	}
-	if (n < 0 && f->req_gen == f->gen)
-		log_warnx("frontend control: %s on %s", hacli_status_str(r->status),
-		    f->hw->stats_shown);
+	if (f->req_gen == f->gen)
+		fectl_outage(f, n < 0 ? r : NULL);
 	if (f->again) {
 		f->again = false;
 		fectl_send(f);
@@ -229,9 +259,8 @@ fectl_send(struct fectl *f)
 	}
 	f->req_gen = f->gen;
 	if (count > 0)
-		f->req = hacli_request(f->hw->base, &f->hw->conf->haproxy.stats_addr,
-		    line.data, FE_MAX_REPLY, f->hw->conf->haproxy.timeout,
-		    fectl_done_cb, f);
+		f->req = hacli_request(f->env.base, &f->env.stats, line.data,
+		    FE_MAX_REPLY, f->env.timeout, fectl_done_cb, f);
 	sbuf_free(&line);
 	if (count == 0 && f->restoring && f->done != NULL) {
 		void (*done)(void *) = f->done;

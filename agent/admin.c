@@ -1,0 +1,211 @@
+/*
+ * admin.c: the admin routes, as a table.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "admin.h"
+#include "conf.h"
+#include "http_parse.h"
+#include "metrics.h"
+#include "status.h"
+#include "view.h"
+
+struct admin_ctx {
+	const struct admin_ops	*ops;
+	void			*arg;
+	const struct conf	*conf;
+	const struct http_req	*req;
+	const char		*rest;		/* path after a prefix route */
+	size_t			 restlen;
+	struct admin_answer	*ans;
+};
+
+typedef void admin_handler(struct admin_ctx *x);
+
+struct admin_route {
+	const char	*path;		/* exact, or a prefix ending in '/' */
+	bool		 post;		/* POST; else GET and HEAD */
+	admin_handler	*handle;
+};
+
+static void
+answer_text(struct admin_answer *ans, int code, const char *headers,
+    const char *text)
+{
+	ans->code = code;
+	ans->ctype = "text/plain";
+	ans->headers = headers;
+	sbuf_printf(&ans->body, "%s\n", text);
+}
+
+static void
+handle_status(struct admin_ctx *x)
+{
+	struct view	v;
+
+	x->ops->view(x->arg, &v);
+	status_render(&v, &x->ans->body);
+	x->ans->code = 200;
+	x->ans->ctype = "application/json";
+}
+
+static void
+handle_metrics(struct admin_ctx *x)
+{
+	struct view	v;
+
+	x->ops->view(x->arg, &v);
+	metrics_render(&v, &x->ans->body);
+	x->ans->code = 200;
+	x->ans->ctype = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+/* /services/[NAME/]drain|ready|maint: rest is after "/services/". */
+static void
+handle_override(struct admin_ctx *x)
+{
+	const char		*p = x->rest, *slash;
+	size_t			 plen = x->restlen, idx = CONF_NONE;
+	char			 name[128], action[16], text[192];
+	enum svc_override	 o;
+
+	slash = memrchr(p, '/', plen);
+	if (slash != NULL) {
+		size_t nl = (size_t)(slash - p);
+
+		if (nl > 0 && nl < sizeof(name)) {
+			memcpy(name, p, nl);
+			name[nl] = '\0';
+			idx = conf_service_index(x->conf, name);
+		}
+		if (idx == CONF_NONE) {
+			answer_text(x->ans, 404, NULL, "no such service");
+			return;
+		}
+		plen -= nl + 1;
+		p = slash + 1;
+	}
+	if (plen == 0 || plen >= sizeof(action)) {
+		answer_text(x->ans, 404, NULL, "not found");
+		return;
+	}
+	memcpy(action, p, plen);
+	action[plen] = '\0';
+	if (!svc_override_parse(action, &o)) {
+		answer_text(x->ans, 404, NULL, "not found");
+		return;
+	}
+	x->ops->override(x->arg, idx, o);
+	snprintf(text, sizeof(text), "%s %s", idx == CONF_NONE ? "all services" :
+	    x->conf->services[idx].name, action);
+	answer_text(x->ans, 200, NULL, text);
+}
+
+/* 202 with the save's sequence number, which /status's
+ * state_file.completed and .saved reach when it is done. */
+static void
+handle_save_state(struct admin_ctx *x)
+{
+	uint64_t	seq;
+	char		text[64];
+
+	if (!x->ops->save_state(x->arg, &seq)) {
+		answer_text(x->ans, 404, NULL, "no haproxy.state_file configured");
+		return;
+	}
+	snprintf(text, sizeof(text), "save %llu requested",
+	    (unsigned long long)seq);
+	answer_text(x->ans, 202, NULL, text);
+}
+
+static const struct admin_route routes[] = {
+	{ "/status", false, handle_status },
+	{ "/metrics", false, handle_metrics },
+	{ "/services/", true, handle_override },
+	{ "/haproxy/save-state", true, handle_save_state },
+};
+
+/* The route of req's path, and what follows a prefix route's path. */
+static const struct admin_route *
+route_find(const struct http_req *req, const char **rest, size_t *restlen)
+{
+	size_t	i, l;
+
+	for (i = 0; i < ARRAY_SIZE(routes); i++) {
+		l = strlen(routes[i].path);
+		if (routes[i].path[l - 1] == '/') {
+			if (req->pathlen <= l || memcmp(req->path,
+			    routes[i].path, l) != 0)
+				continue;
+		} else if (req->pathlen != l || memcmp(req->path,
+		    routes[i].path, l) != 0) {
+			continue;
+		}
+		*rest = req->path + l;
+		*restlen = req->pathlen - l;
+		return &routes[i];
+	}
+	return NULL;
+}
+
+bool
+admin_is_post(const struct http_req *req)
+{
+	const struct admin_route	*r;
+	const char			*rest;
+	size_t				 restlen;
+
+	r = route_find(req, &rest, &restlen);
+	return req->method == HTTP_POST && r != NULL && r->post;
+}
+
+/* Constant-time token check of "Authorization: Bearer <token>". */
+static bool
+admin_authorized(const struct conf_listen *c, const struct http_req *req)
+{
+	static const char	 bearer[] = "Bearer ";
+	size_t			 tl, i;
+	unsigned char		 diff = 0;
+
+	if (c->token == NULL)
+		return true;
+	tl = strlen(c->token);
+	if (req->auth == NULL || req->authlen != sizeof(bearer) - 1 + tl ||
+	    strncasecmp(req->auth, bearer, sizeof(bearer) - 1) != 0)
+		return false;
+	for (i = 0; i < tl; i++)
+		diff |= (unsigned char)(req->auth[sizeof(bearer) - 1 + i] ^
+		    c->token[i]);
+	return diff == 0;
+}
+
+bool
+admin_route(const struct admin_ops *ops, void *arg,
+    const struct conf_listen *c, const struct conf *conf,
+    const struct http_req *req, struct admin_answer *ans, bool *auth_failed)
+{
+	struct admin_ctx		 x = { ops, arg, conf, req, NULL, 0, ans };
+	const struct admin_route	*r;
+
+	*auth_failed = false;
+	r = route_find(req, &x.rest, &x.restlen);
+	if (r == NULL)
+		return false;
+	if (!admin_authorized(c, req)) {
+		*auth_failed = true;
+		answer_text(ans, 401, "WWW-Authenticate: Bearer\r\n",
+		    "unauthorized");
+		return true;
+	}
+	if (r->post && req->method != HTTP_POST)
+		answer_text(ans, 405, "Allow: POST\r\n", "method not allowed");
+	else if (!r->post && req->method != HTTP_GET &&
+	    req->method != HTTP_HEAD)
+		answer_text(ans, 405, "Allow: GET, HEAD\r\n",
+		    "method not allowed");
+	else
+		r->handle(&x);
+	return true;
+}

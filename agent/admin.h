@@ -1,0 +1,55 @@
+/*
+ * admin.h: the admin routes of an http listener with "admin": true, and
+ * the operations the daemon offers them.
+ *
+ *   GET  /status                       the daemon's view (status.h)
+ *   GET  /metrics                      Prometheus text (metrics.h)
+ *   POST /services/[NAME/]drain|ready|maint
+ *   POST /haproxy/save-state           202; /status's state_file says when
+ *
+ * A route table maps method and path to a handler; the http responder
+ * parses the request and writes the answer.
+ */
+#ifndef HW_ADMIN_H
+#define HW_ADMIN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "service.h"
+
+struct conf_listen;
+struct http_req;
+struct view;
+
+/* What the daemon offers the admin routes (its arg is admin_arg). */
+struct admin_ops {
+	/* Fill v with the daemon as it is now. */
+	void	(*view)(void *arg, struct view *v);
+	/* The operator's override on service idx, or all (CONF_NONE). */
+	void	(*override)(void *arg, size_t idx, enum svc_override o);
+	/* Ask for a state file save; false if none is configured. */
+	bool	(*save_state)(void *arg, uint64_t *seq);
+};
+
+/* An answer to write. */
+struct admin_answer {
+	int		 code;
+	const char	*ctype;		/* Content-Type */
+	const char	*headers;	/* extra header lines, or NULL */
+	struct sbuf	 body;		/* the caller frees it */
+};
+
+/*
+ * Answer req if its path is an admin route (token checked against c's);
+ * false if it is none (the caller answers 404). A request refused for its
+ * token is answered 401 and *auth_failed set.
+ */
+bool	admin_route(const struct admin_ops *ops, void *arg,
+	    const struct conf_listen *c, const struct conf *conf,
+	    const struct http_req *req, struct admin_answer *ans,
+	    bool *auth_failed);
+/* Whether req is an admin POST (a route that takes a small body). */
+bool	admin_is_post(const struct http_req *req);
+
+#endif

@@ -1,0 +1,77 @@
+/*
+ * probe.h: active checks of peers and local dependencies (http, tcp,
+ * exec), each probed every interval and judged with rise/fall counted over
+ * its own probes, as HAProxy and keepalived do: `rise` passes in a row to
+ * go up, `fall` failures in a row to go down. The first probe's result sets
+ * the state at once; until it is known the state is PROBE_UNKNOWN.
+ */
+#ifndef HW_PROBE_H
+#define HW_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+struct event_base;
+struct curlev;
+struct childmgr;
+struct probe;
+
+enum probe_kind {
+	PROBE_HTTP,
+	PROBE_TCP,
+	PROBE_EXEC,
+};
+
+enum probe_state {
+	PROBE_UNKNOWN = -1,	/* no probe has finished yet */
+	PROBE_DOWN = 0,
+	PROBE_UP = 1,
+};
+
+/* What to probe. Everything is copied by probe_new(). */
+struct probe_params {
+	const char		*name;
+	enum probe_kind		 kind;
+	const char		*url;		/* PROBE_HTTP */
+	const int		*expect;	/* PROBE_HTTP; none: 200 */
+	size_t			 nexpect;
+	const char *const	*headers;	/* PROBE_HTTP: "Name: value" */
+	size_t			 nheaders;
+	bool			 tls_verify;	/* PROBE_HTTP */
+	struct addr		 addr;		/* PROBE_TCP */
+	char *const		*argv;		/* PROBE_EXEC, NULL-terminated */
+	int64_t			 interval;
+	int64_t			 timeout;
+	int			 rise;
+	int			 fall;
+};
+
+/* Where probes run. */
+struct probe_env {
+	struct event_base	*base;
+	struct curlev		*curl;
+	struct childmgr		*children;
+};
+
+/* Called when the state or the reason changed. */
+typedef void probe_change_cb(void *arg, struct probe *c);
+
+struct probe	*probe_new(const struct probe_env *env, const struct probe_params *p,
+		    probe_change_cb *cb, void *arg);
+/* After a reload: take old's state if it probes the same thing (kind and
+ * target), so a peer check does not start over from "unknown". */
+void		 probe_inherit(struct probe *c, const struct probe *old);
+/* Probe now and every interval after. */
+void		 probe_start(struct probe *c);
+enum probe_state	 probe_state(const struct probe *c);
+/* The last probe's outcome ("HTTP 200", "Connection refused", "exit 1"). */
+const char	*probe_reason(const struct probe *c);
+const char	*probe_name(const struct probe *c);
+uint64_t	 probe_count(const struct probe *c);
+uint64_t	 probe_failures(const struct probe *c);
+void		 probe_free(struct probe *c);
+
+#endif
