@@ -906,6 +906,9 @@ conf_free_service(struct conf_service *s)
 	for (i = 0; i < s->nconds; i++)
 		free(s->conds[i].name);
 	free(s->conds);
+	for (i = 0; i < s->ndrain_frontends; i++)
+		free(s->drain_frontends[i]);
+	free(s->drain_frontends);
 }
 
 static void
@@ -928,6 +931,7 @@ conf_free(struct conf *c)
 	if (c == NULL)
 		return;
 	free(c->file);
+	free(c->state_dir);
 	free(c->haproxy.stats);
 	free(c->haproxy.log_listen);
 	free(c->haproxy.state_file);
@@ -978,4 +982,24 @@ conf_service_index(const struct conf *c, const char *name)
 		    strcmp(c->services[i].name, name) == 0)
 			return i;
 	return CONF_NONE;
+}
+
+const char *
+conf_state_dir(const struct conf *c)
+{
+	static char	 env[4096];
+	const char	*e = getenv("STATE_DIRECTORY");
+	size_t		 n;
+
+	if (c->state_dir != NULL)
+		return c->state_dir;
+	if (e == NULL || e[0] == '\0')
+		return CONF_STATE_DIR;
+	/* systemd joins several with ':'; ours is the first. */
+	n = strcspn(e, ":");
+	if (n >= sizeof(env))
+		return CONF_STATE_DIR;
+	memcpy(env, e, n);
+	env[n] = '\0';
+	return env;
 }

@@ -22,6 +22,7 @@
 #include "util.h"
 
 #define CONF_DEFAULT_PATH	"/etc/hapwatch/hapwatch.json"
+#define CONF_STATE_DIR		"/var/lib/hapwatch"
 #define CONF_NONE		((size_t)-1)	/* unset index */
 
 enum stats_kind {
@@ -76,6 +77,7 @@ enum cond_kind {
 	COND_BACKEND,		/* {"backend": NAME, ...} */
 	COND_ALL_BACKENDS,	/* {"backend": "*"}: every backend with servers */
 	COND_CHECK,		/* {"check": NAME} */
+	COND_HAPROXY_ALIVE,	/* {"haproxy": "alive"}: liveness */
 };
 
 struct conf_cond {
@@ -87,12 +89,23 @@ struct conf_cond {
 	size_t		 check;		/* COND_CHECK: index into conf.checks */
 };
 
+/* When a drain has let go (DESIGN.md, "Drain that knows when the load
+ * balancer has let go"). */
+struct conf_let_go {
+	int		 failures;	/* non-2xx answers in a row: 2 */
+	int64_t		 quiet;		/* frontend without new sessions: 10s */
+	int64_t		 tcp;		/* tcp listeners without frontends: 60s */
+};
+
 struct conf_service {
 	char			*name;
 	struct conf_cond	*conds;
 	size_t			 nconds;
 	int64_t			 up_after;	/* default 0 */
 	int64_t			 down_after;	/* default 0 */
+	struct conf_let_go	 let_go;
+	char			**drain_frontends;	/* watched while drained */
+	size_t			 ndrain_frontends;
 };
 
 enum listen_kind {
@@ -160,6 +173,8 @@ struct conf_notify {
 
 struct conf {
 	char			*file;		/* NULL: built-in default */
+	char			*state_dir;	/* NULL: $STATE_DIRECTORY, else
+						 * CONF_STATE_DIR */
 	struct conf_haproxy	 haproxy;
 	struct conf_check	*checks;
 	size_t			 nchecks;
@@ -212,5 +227,8 @@ bool		 conf_needs_curl(const struct conf *c);
 
 /* Index of a service by name, or CONF_NONE. */
 size_t		 conf_service_index(const struct conf *c, const char *name);
+/* Where state is kept: state_dir, else $STATE_DIRECTORY (the first of its
+ * list, as systemd sets it), else CONF_STATE_DIR. */
+const char	*conf_state_dir(const struct conf *c);
 
 #endif

@@ -330,7 +330,7 @@ check_parse(struct conf_ctx *cx, const char *name, json_object *v,
 
 /* ---- services --------------------------------------------------------- */
 
-static const char *const cond_kinds[] = { "backend", "check" };
+static const char *const cond_kinds[] = { "backend", "check", "haproxy" };
 
 static void
 h_cond_backend(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
@@ -365,9 +365,26 @@ h_cond_check(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 	conf_set_string(&cd->name, s);
 }
 
+/* {"haproxy": "alive"}: the only thing asked of HAProxy itself so far. */
+static void
+h_cond_haproxy(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
+    void *target)
+{
+	struct conf_cond	*cd = target;
+	const char		*s;
+
+	if (!conf_get_string(cx, v, &s))
+		return;
+	if (strcmp(s, "alive") != 0)
+		conf_err(cx, "%s: the only value is \"alive\"", conf_quote(cx, s));
+	cd->kind = COND_HAPROXY_ALIVE;
+	conf_set_string(&cd->name, s);
+}
+
 static const struct conf_key cond_keys[] = {
 	CUSTOM(struct conf_cond, "backend", name, h_cond_backend, KIND(0)),
 	CUSTOM(struct conf_cond, "check", name, h_cond_check, KIND(1)),
+	CUSTOM(struct conf_cond, "haproxy", name, h_cond_haproxy, KIND(2)),
 	INT(struct conf_cond, "min", min, 0, 100000, 1, KIND(0)),
 	INT(struct conf_cond, "min_percent", min_percent, 1, 100, -1, KIND(0)),
 	BOOL(struct conf_cond, "allbackups", allbackups, false, KIND(0)),
@@ -390,6 +407,9 @@ cond_parse(struct conf_ctx *cx, json_object *v, void *elem, size_t i)
 	if (kind == 1) {
 		cd->kind = COND_CHECK;
 		cd->min = -1;
+	} else if (kind == 2) {
+		cd->kind = COND_HAPROXY_ALIVE;
+		cd->min = -1;
 	} else if (!json_object_object_get_ex(v, "min", NULL) &&
 	    json_object_object_get_ex(v, "min_percent", NULL))
 		cd->min = -1;
@@ -411,11 +431,56 @@ h_require(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 	    &s->nconds);
 }
 
+static const struct conf_key let_go_keys[] = {
+	INT(struct conf_let_go, "failures", failures, 1, 100, 2, 0),
+	DUR(struct conf_let_go, "quiet", quiet, 0, HOUR, SEC(10), 0),
+	DUR(struct conf_let_go, "tcp", tcp, 0, HOUR, SEC(60), 0),
+};
+static const struct conf_schema let_go_schema = SCHEMA("let_go", let_go_keys);
+
+static void
+h_let_go(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
+    void *target)
+{
+	struct conf_service	*s = target;
+
+	if (conf_is_object(cx, v))
+		conf_walk(cx, &let_go_schema, v, &s->let_go, -1);
+}
+
+/* A list of HAProxy proxy names, into a NULL-free array. */
+static void
+h_drain_frontends(struct conf_ctx *cx, const struct conf_key *k,
+    json_object *v, void *target)
+{
+	struct conf_service	*s = target;
+	const char		*name;
+	size_t			 i, n, mark;
+
+	if (!conf_is_array(cx, v) || s->drain_frontends != NULL)
+		return;
+	n = json_object_array_length(v);
+	s->drain_frontends = xcalloc(n, sizeof(char *));
+	for (i = 0; i < n; i++) {
+		mark = conf_path_index(cx, i);
+		if (conf_get_string(cx, json_object_array_get_idx(v, i), &name)) {
+			if (!conf_valid_name(name, PROXY_MAX_LEN, PROXY_CHARS))
+				conf_err(cx, "invalid frontend name %s",
+				    conf_quote(cx, name));
+			s->drain_frontends[s->ndrain_frontends++] =
+			    xstrdup(name);
+		}
+		conf_path_pop(cx, mark);
+	}
+}
+
 static const struct conf_key service_keys[] = {
 	{ .name = "require", .type = KT_CUSTOM, .fn = h_require,
 	  .flags = KF_REQUIRED, .what = "condition" },
 	DUR(struct conf_service, "up_after", up_after, 0, HOUR, 0, 0),
 	DUR(struct conf_service, "down_after", down_after, 0, HOUR, 0, 0),
+	{ .name = "let_go", .type = KT_CUSTOM, .fn = h_let_go },
+	{ .name = "drain_frontends", .type = KT_CUSTOM, .fn = h_drain_frontends },
 };
 static const struct conf_schema service_schema =
     SCHEMA("services", service_keys);
@@ -432,6 +497,7 @@ service_parse(struct conf_ctx *cx, const char *name, json_object *v,
 	if (!conf_is_object(cx, v))
 		return;
 	conf_defaults(&service_schema, s);
+	conf_defaults(&let_go_schema, &s->let_go);
 	conf_walk(cx, &service_schema, v, s, -1);
 }
 
@@ -862,8 +928,16 @@ h_notify(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 		    &c->notifies, &c->nnotifies);
 }
 
+static void
+h_state_dir(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
+    void *target)
+{
+	h_abspath(cx, k, v, cx->c);
+}
+
 static const struct conf_key top_keys[] = {
 	{ .name = "haproxy", .type = KT_CUSTOM, .fn = h_haproxy },
+	CUSTOM(struct conf, "state_dir", state_dir, h_state_dir, 0),
 	{ .name = "checks", .type = KT_CUSTOM, .fn = h_checks },
 	{ .name = "services", .type = KT_CUSTOM, .fn = h_services,
 	  .flags = KF_REQUIRED, .what = "service" },

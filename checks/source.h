@@ -53,6 +53,17 @@ struct poll_plan {
 	size_t			 ntargets;
 	bool			 all;		/* every backend's row */
 	bool			 all_servers;	/* every server row too */
+	const char *const	*frontends;	/* frontend rows to fetch too
+						 * (while a drain runs) */
+	size_t			 nfrontends;
+};
+
+/* What a CLI line asks for, output by output after "show info". */
+struct cli_shape {
+	size_t	nstat;		/* "show stat" outputs for the backends */
+	bool	targeted;	/* one per backend: "No such proxy." there
+				 * is an absent backend */
+	size_t	nfe;		/* then one per frontend (each targeted) */
 };
 
 /* One poll's outcome, as a source reports it. */
@@ -100,23 +111,23 @@ struct source	*source_page_new(struct event_base *base, struct curlev *cv,
 const char	*poll_error_str(enum poll_error e);
 
 /*
- * Parse a whole CLI reply: "show info" output then nstat "show stat"
- * outputs (exposed for unit tests and fuzzing). With targeted (one
- * command per backend), "No such proxy." means that backend is absent.
- * Fills snap; returns POLL_OK or the failure, with a reason in detail.
+ * Parse a whole CLI reply: "show info" output then the "show stat"
+ * outputs of shape (exposed for unit tests and fuzzing). Where an output
+ * names one proxy, "No such proxy." means it is absent. Fills snap;
+ * returns POLL_OK or the failure, with a reason in detail.
  */
-enum poll_error	 source_cli_parse_reply(size_t nstat, bool targeted,
+enum poll_error	 source_cli_parse_reply(const struct cli_shape *shape,
 		    const char *reply, size_t len, struct hap_snapshot *snap,
 		    char *detail, size_t detlen);
 /*
  * The CLI line for plan ("show info;show stat web 2 -1;..."): one targeted
  * "show stat" per backend while that stays under HACLI_MAX_LINE and
  * POLL_MAX_TARGETED backends, else one "show stat -1 2 -1" (6 with server
- * rows). Returns the number of "show stat" outputs it asks for; *targeted
- * tells whether they name backends one by one.
+ * rows); then "show stat <fe> 1 -1" per frontend of the plan (dropped if
+ * they would pass HACLI_MAX_LINE). Fills *shape with what it asks for.
  */
-size_t		 source_cli_build_line(const struct poll_plan *plan,
-		    struct sbuf *line, bool *targeted);
+void		 source_cli_build_line(const struct poll_plan *plan,
+		    struct sbuf *line, struct cli_shape *shape);
 
 /* Above this many watched backends, ask for all backend rows at once. */
 #define POLL_MAX_TARGETED	48

@@ -23,8 +23,7 @@ struct source_cli {
 	struct addr		 addr;
 	int64_t			 timeout;
 	struct sbuf		 line;		/* request built from the plan */
-	size_t			 nstat;		/* "show stat" outputs it asks for */
-	bool			 targeted;	/* ... one per watched backend */
+	struct cli_shape	 shape;		/* what the line asks for */
 	struct hacli_req	*req;		/* in flight, or NULL */
 };
 
@@ -58,15 +57,13 @@ plan_wants_servers(const struct poll_plan *plan)
 	return false;
 }
 
-size_t
-source_cli_build_line(const struct poll_plan *plan, struct sbuf *line,
-    bool *targeted)
+/* The backends' part of the line. */
+static void
+build_backends(const struct poll_plan *plan, struct sbuf *line,
+    struct cli_shape *shape)
 {
 	size_t	i;
 
-	sbuf_reset(line);
-	sbuf_puts(line, "show info");
-	*targeted = false;
 	if (!plan->all && plan->ntargets > 0 &&
 	    plan->ntargets <= POLL_MAX_TARGETED) {
 		for (i = 0; i < plan->ntargets; i++)
@@ -74,15 +71,38 @@ source_cli_build_line(const struct poll_plan *plan, struct sbuf *line,
 			    plan->targets[i].backend,
 			    plan->targets[i].servers ? 6 : 2);
 		if (line->len <= HACLI_MAX_LINE) {
-			*targeted = true;
-			return plan->ntargets;
+			shape->nstat = plan->ntargets;
+			shape->targeted = true;
+			return;
 		}
 		sbuf_reset(line);
 		sbuf_puts(line, "show info");
 	}
 	sbuf_printf(line, ";show stat -1 %d -1",
 	    plan_wants_servers(plan) ? 6 : 2);
-	return 1;
+	shape->nstat = 1;
+}
+
+void
+source_cli_build_line(const struct poll_plan *plan, struct sbuf *line,
+    struct cli_shape *shape)
+{
+	size_t	i, keep;
+
+	memset(shape, 0, sizeof(*shape));
+	sbuf_reset(line);
+	sbuf_puts(line, "show info");
+	build_backends(plan, line, shape);
+	for (i = 0; i < plan->nfrontends; i++) {
+		keep = line->len;
+		sbuf_printf(line, ";show stat %s 1 -1", plan->frontends[i]);
+		if (line->len > HACLI_MAX_LINE) {
+			line->len = keep;	/* the rest wait for a shorter plan */
+			line->data[keep] = '\0';
+			break;
+		}
+		shape->nfe++;
+	}
 }
 
 static bool
@@ -108,10 +128,10 @@ first_line(const char *out, size_t len, char *dst, size_t dstlen)
 }
 
 enum poll_error
-source_cli_parse_reply(size_t nstat, bool targeted, const char *reply,
+source_cli_parse_reply(const struct cli_shape *shape, const char *reply,
     size_t len, struct hap_snapshot *snap, char *detail, size_t detlen)
 {
-	size_t		 nout = nstat + 1, i;
+	size_t		 nout = shape->nstat + shape->nfe + 1, i;
 	const char	**starts = xcalloc(nout, sizeof(*starts));
 	size_t		*lens = xcalloc(nout, sizeof(*lens));
 	char		 err[128], line[64];
@@ -141,8 +161,9 @@ source_cli_parse_reply(size_t nstat, bool targeted, const char *reply,
 		goto out;
 	}
 	for (i = 1; i < nout; i++) {
-		/* A watched backend that does not exist: absent, not an error. */
-		if (targeted && output_is(starts[i], lens[i], "No such proxy."))
+		/* A proxy named that does not exist: absent, not an error. */
+		if ((shape->targeted || i > shape->nstat) &&
+		    output_is(starts[i], lens[i], "No such proxy."))
 			continue;
 		if (!stats_parse_csv(starts[i], lens[i], snap, err,
 		    sizeof(err))) {
@@ -168,9 +189,8 @@ cli_reply(struct source_cli *s, const struct hacli_result *r,
 	switch (r->status) {
 	case HACLI_OK:
 		rep->snap = stats_snapshot_new();
-		rep->error = source_cli_parse_reply(s->nstat, s->targeted,
-		    r->reply, r->len, rep->snap, rep->detail,
-		    sizeof(rep->detail));
+		rep->error = source_cli_parse_reply(&s->shape, r->reply, r->len,
+		    rep->snap, rep->detail, sizeof(rep->detail));
 		if (rep->error == POLL_OK) {
 			rep->pid = rep->snap->info.pid;
 			rep->age_ms = rep->snap->info.uptime_sec * 1000;
@@ -245,7 +265,7 @@ cli_set_plan(struct source *src, const struct poll_plan *plan)
 {
 	struct source_cli	*s = (struct source_cli *)src;
 
-	s->nstat = source_cli_build_line(plan, &s->line, &s->targeted);
+	source_cli_build_line(plan, &s->line, &s->shape);
 }
 
 static void

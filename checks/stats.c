@@ -34,6 +34,9 @@ enum csv_role {
 	ROLE_TYPE,
 	ROLE_NREQUIRED,		/* the roles above must be in the header */
 	ROLE_LASTCHG = ROLE_NREQUIRED,	/* optional: backend row's age */
+	ROLE_NBACKEND,		/* the roles above: backend and server rows */
+	ROLE_STOT = ROLE_NBACKEND,	/* frontend rows: sessions so far */
+	ROLE_REQ_TOT,		/* frontend rows: HTTP requests so far */
 	ROLE_COUNT		/* must be last */
 };
 
@@ -46,6 +49,8 @@ static const char *const csv_role_name[ROLE_COUNT] = {
 	[ROLE_BCK]	= "bck",
 	[ROLE_TYPE]	= "type",
 	[ROLE_LASTCHG]	= "lastchg",
+	[ROLE_STOT]	= "stot",
+	[ROLE_REQ_TOT]	= "req_tot",
 };
 
 /* One CSV field: the bytes between the quotes when it was quoted. */
@@ -61,7 +66,8 @@ struct csv_ctx {
 	size_t			 line;		/* current line, 1-based */
 	unsigned char		*role;		/* enum csv_role per column */
 	size_t			 nfields;	/* columns in the header */
-	size_t			 last_col;	/* the last column we read */
+	size_t			 last_col;	/* the last column we read... */
+	size_t			 last_col_fe;	/* ... of a frontend row */
 	struct csv_field	 f[ROLE_COUNT];	/* this row's fields by role */
 	char			*err;
 	size_t			 errlen;
@@ -74,6 +80,8 @@ struct csv_row {
 	long	 weight;
 	int	 act;
 	int	 bck;
+	long	 stot;		/* frontend rows */
+	long	 req_tot;	/* frontend rows; -1 when empty (TCP) */
 };
 
 /* Per-parse hash index of snap->backends by name. */
@@ -276,10 +284,16 @@ csv_header(struct csv_ctx *c)
 			return csv_fail(c, "header has no \"%s\" column",
 			    csv_role_name[r]);
 	c->nfields = n;
-	for (c->last_col = n; c->last_col > 0 && c->role[c->last_col - 1] ==
-	    ROLE_NONE; c->last_col--)
-		;
-	c->last_col = c->last_col > 0 ? c->last_col - 1 : 0;
+	/* Backend and server rows are split up to their last column; a
+	 * frontend row (rare: asked for while a drain runs) further. */
+	c->last_col = c->last_col_fe = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (c->role[i] == ROLE_NONE)
+			continue;
+		c->last_col_fe = i;
+		if (c->role[i] < ROLE_NBACKEND)
+			c->last_col = i;
+	}
 	c->line++;
 	return true;
 }
@@ -314,17 +328,16 @@ count_byte(const char *p, const char *end, unsigned char ch)
  * count the rest (the field count must still match the header). Returns
  * false (nothing consumed) when the line needs the careful reader.
  */
-static bool
-csv_read_row_fast(struct csv_ctx *c, bool *ok)
+/* Split [*start, nl) into the fields of the roles, from column *n up to
+ * column last; *q and *start move on. */
+static void
+csv_split(struct csv_ctx *c, const char *nl, const char **qp,
+    const char **startp, size_t *np, size_t last)
 {
-	const char	*p = c->p, *nl, *q, *start;
-	size_t		 n = 0;
+	const char	*q = *qp, *start = *startp;
+	size_t		 n = *np;
 
-	nl = memchr(p, '\n', (size_t)(c->end - p));
-	if (nl == NULL || nl == p || memchr(p, '"', (size_t)(nl - p)) != NULL ||
-	    memchr(p, '\0', (size_t)(nl - p)) != NULL)
-		return false;
-	for (q = start = p; q < nl && n <= c->last_col; q++) {
+	for (; q < nl && n <= last; q++) {
 		if (*q != ',')
 			continue;
 		if (c->role[n] != ROLE_NONE) {
@@ -337,6 +350,26 @@ csv_read_row_fast(struct csv_ctx *c, bool *ok)
 		n++;
 		start = q + 1;
 	}
+	*qp = q;
+	*startp = start;
+	*np = n;
+}
+
+static bool
+csv_read_row_fast(struct csv_ctx *c, bool *ok)
+{
+	const char	*p = c->p, *nl, *q, *start;
+	size_t		 n = 0;
+
+	nl = memchr(p, '\n', (size_t)(c->end - p));
+	if (nl == NULL || nl == p || memchr(p, '"', (size_t)(nl - p)) != NULL ||
+	    memchr(p, '\0', (size_t)(nl - p)) != NULL)
+		return false;
+	q = start = p;
+	csv_split(c, nl, &q, &start, &n, c->last_col);
+	if (c->last_col_fe > c->last_col && n > c->last_col &&
+	    c->f[ROLE_TYPE].len == 1 && c->f[ROLE_TYPE].p[0] == '0')
+		csv_split(c, nl, &q, &start, &n, c->last_col_fe);
 	n += count_byte(start, nl, ',');
 	if (nl[-1] != ',')
 		*ok = csv_fail(c, "line does not end with ','");
@@ -375,6 +408,28 @@ csv_read_row(struct csv_ctx *c)
 	return true;
 }
 
+/* A frontend row: its session and request totals (stot, req_tot), when
+ * the header has them; else the row is ignored (type -1). */
+static bool
+csv_fe_values(struct csv_ctx *c, struct csv_row *row)
+{
+	const struct csv_field	*rq = &c->f[ROLE_REQ_TOT];
+
+	row->type = -1;
+	if (c->f[ROLE_STOT].p == NULL)
+		return true;
+	if (c->f[ROLE_PXNAME].len == 0)
+		return csv_fail(c, "empty pxname");
+	if (!fld_num(&c->f[ROLE_STOT], LONG_MAX, &row->stot))
+		return csv_fail(c, "bad stot");
+	row->req_tot = -1;
+	if (rq->p != NULL && rq->len > 0 &&
+	    !fld_num(rq, LONG_MAX, &row->req_tot))
+		return csv_fail(c, "bad req_tot");
+	row->type = CSV_TYPE_FE;
+	return true;
+}
+
 /* Check the fields of the row just read; rows we ignore get type -1. */
 static bool
 csv_row_values(struct csv_ctx *c, struct csv_row *row)
@@ -384,6 +439,8 @@ csv_row_values(struct csv_ctx *c, struct csv_row *row)
 	memset(row, 0, sizeof(*row));
 	if (!fld_num(&c->f[ROLE_TYPE], INT_MAX, &v))
 		return csv_fail(c, "bad type");
+	if (v == CSV_TYPE_FE)
+		return csv_fe_values(c, row);
 	if (v != CSV_TYPE_BE && v != CSV_TYPE_SV) {
 		row->type = -1;
 		return true;
@@ -499,6 +556,29 @@ be_index_get(struct be_index *ix, struct hap_snapshot *snap,
 	return be_index_put(ix, h, snap->nbackends++);
 }
 
+/* Merge a frontend row into snap (few: a linear search). */
+static void
+csv_apply_fe(struct csv_ctx *c, struct hap_snapshot *snap,
+    const struct csv_row *row)
+{
+	const struct csv_field	*st = &c->f[ROLE_STATUS];
+	struct hap_frontend	*fe = NULL;
+	size_t			 i;
+
+	for (i = 0; i < snap->nfrontends && fe == NULL; i++)
+		if (fld_eq(&c->f[ROLE_PXNAME], snap->frontends[i].name))
+			fe = &snap->frontends[i];
+	if (fe == NULL) {
+		snap->frontends = xrealloc(snap->frontends,
+		    (snap->nfrontends + 1) * sizeof(*snap->frontends));
+		fe = &snap->frontends[snap->nfrontends++];
+		fe->name = fld_dup(&c->f[ROLE_PXNAME]);
+	}
+	fe->stot = row->stot;
+	fe->req_tot = row->req_tot;
+	fe->open = st->len == 4 && memcmp(st->p, "OPEN", 4) == 0;
+}
+
 /* Merge the row just read into snap. */
 static void
 csv_apply(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap,
@@ -509,6 +589,10 @@ csv_apply(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap,
 	struct hap_backend	*be;
 	bool			 usable;
 
+	if (row->type == CSV_TYPE_FE) {
+		csv_apply_fe(c, snap, row);
+		return;
+	}
 	slot = be_index_get(ix, snap, &c->f[ROLE_PXNAME]);
 	be = &snap->backends[slot->pos - 1];
 	if (row->type == CSV_TYPE_BE) {
@@ -587,7 +671,7 @@ stats_forget_servers(struct hap_backend *be)
 }
 
 static void
-snapshot_clear_backends(struct hap_snapshot *snap)
+snapshot_clear_rows(struct hap_snapshot *snap)
 {
 	size_t	i;
 
@@ -595,6 +679,10 @@ snapshot_clear_backends(struct hap_snapshot *snap)
 		free(snap->backends[i].name);
 	FREE(snap->backends);
 	snap->nbackends = snap->cap = 0;
+	for (i = 0; i < snap->nfrontends; i++)
+		free(snap->frontends[i].name);
+	FREE(snap->frontends);
+	snap->nfrontends = 0;
 }
 
 /*
@@ -624,7 +712,7 @@ stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
 		goto out;
 	rows = c.p;
 	rowline = c.line;
-	if (snap->nbackends == 0) {
+	if (snap->nbackends == 0 && snap->nfrontends == 0) {
 		/* Nothing to keep unchanged: merge in one pass, and empty the
 		 * snapshot again if the output turns out malformed. */
 		int64_t age = snap->max_lastchg;
@@ -633,7 +721,7 @@ stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
 		ok = csv_rows(&c, &ix, snap);
 		free(ix.slots);
 		if (!ok) {
-			snapshot_clear_backends(snap);
+			snapshot_clear_rows(snap);
 			snap->max_lastchg = age;
 		}
 		goto out;
@@ -668,6 +756,17 @@ stats_snapshot_finish(struct hap_snapshot *snap)
 		    sizeof(*snap->backends), backend_cmp);
 }
 
+const struct hap_frontend *
+stats_find_frontend(const struct hap_snapshot *snap, const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < snap->nfrontends; i++)
+		if (strcmp(snap->frontends[i].name, name) == 0)
+			return &snap->frontends[i];
+	return NULL;
+}
+
 /* The backend called name, or NULL; the pointer is owned by snap. */
 const struct hap_backend *
 stats_find_backend(const struct hap_snapshot *snap, const char *name)
@@ -691,13 +790,9 @@ stats_find_backend(const struct hap_snapshot *snap, const char *name)
 void
 stats_snapshot_clear(struct hap_snapshot *snap)
 {
-	size_t	 i;
-
 	if (snap == NULL)
 		return;
-	for (i = 0; i < snap->nbackends; i++)
-		free(snap->backends[i].name);
-	free(snap->backends);
+	snapshot_clear_rows(snap);
 	stats_snapshot_init(snap);
 }
 

@@ -31,6 +31,15 @@ struct hap_backend {
 	int	 srv_backup_usable;
 };
 
+/* A frontend, from its row ("show stat <fe> 1 -1"): what a drain watches
+ * to know that the load balancer has stopped sending. */
+struct hap_frontend {
+	char	*name;			/* pxname; owned */
+	long	 stot;			/* sessions so far */
+	long	 req_tot;		/* HTTP requests so far; -1 (TCP) */
+	bool	 open;			/* status OPEN (not PAUSED, STOP) */
+};
+
 struct hap_info {
 	int	 pid;			/* "Pid"; 0 when unknown */
 	int64_t	 uptime_sec;		/* "Uptime_sec" */
@@ -45,6 +54,8 @@ struct hap_snapshot {
 	struct hap_backend	*backends;	/* sorted by name after finish */
 	size_t			 nbackends;
 	size_t			 cap;
+	struct hap_frontend	*frontends;	/* frontend rows, in order */
+	size_t			 nfrontends;
 	/*
 	 * The largest "lastchg" of the backend rows (seconds since the backend
 	 * last changed state; since the process started for one that never
@@ -65,7 +76,8 @@ bool	stats_parse_info(const char *buf, size_t len, struct hap_info *out,
 /*
  * Parse "show stat" CSV output (header line "# pxname,svname,..." then
  * rows ending ",\n") and merge its backend and server rows into snap,
- * keyed by pxname. Frontend and listener rows are ignored. Returns false,
+ * keyed by pxname, and frontend rows into snap->frontends (by name: a
+ * later one replaces). Listener rows are ignored. Returns false,
  * with a reason in err, on anything malformed: no header, a header
  * without pxname/svname/status/act/bck/weight/type, a row with the wrong
  * field count, a bad quote, a non-numeric number field.
@@ -90,6 +102,9 @@ void	stats_snapshot_clear(struct hap_snapshot *snap);
 void	stats_snapshot_finish(struct hap_snapshot *snap);
 /* Binary search; NULL if the backend is not in the snapshot. */
 const struct hap_backend *stats_find_backend(const struct hap_snapshot *snap,
+	    const char *name);
+/* The frontend row called name, or NULL. */
+const struct hap_frontend *stats_find_frontend(const struct hap_snapshot *snap,
 	    const char *name);
 
 /*

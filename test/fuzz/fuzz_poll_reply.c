@@ -40,12 +40,13 @@ parse(size_t nstat, bool targeted, const uint8_t *data, size_t len,
 {
 	uint8_t		*copy = fz_memdup(data, len);
 	char		*detail = malloc(detlen > 0 ? detlen : 1);
+	struct cli_shape shape = { nstat, targeted, 0 };
 	enum poll_error	 rc;
 
 	FZ_CHECK(detail != NULL);
 	memset(detail, 0, detlen > 0 ? detlen : 1);
 	memset(snap, 0, sizeof(*snap));
-	rc = source_cli_parse_reply(nstat, targeted, (const char *)copy, len, snap,
+	rc = source_cli_parse_reply(&shape, (const char *)copy, len, snap,
 	    detail, detlen);
 	FZ_CHECK(rc == POLL_OK || rc == POLL_ETRUNCATED ||
 	    rc == POLL_EGARBLED || rc == POLL_ESTOPPING);

@@ -244,6 +244,7 @@ parse(const uint8_t *data, size_t len, struct hap_snapshot *snap,
 	ok = stats_parse_csv((const char *)copy, len, snap, err, errlen);
 	if (!ok) {
 		FZ_CHECK(fz_snap_eq(snap, &before));
+		FZ_CHECK(fz_snap_fe_eq(snap, &before));
 		FZ_CHECK(snap->cap == before.cap);
 		if (errlen > 0)
 			FZ_CHECK(memchr(err, '\0', errlen) != NULL);
@@ -272,7 +273,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FZ_CHECK(parse(data, size, &one, errlen) == ok);	/* merges again */
 	if (!ok) {
 		FZ_CHECK(one.nbackends == 0 && one.backends == NULL &&
-		    one.max_lastchg == 0);
+		    one.nfrontends == 0 && one.max_lastchg == 0);
 	} else {
 		/* What the model reads from it. */
 		memset(&twice, 0, sizeof(twice));
@@ -283,6 +284,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		stats_snapshot_clear(&m);
 		/* one holds the input merged twice, twice once: the same. */
 		FZ_CHECK(fz_snap_eq(&one, &twice));
+		FZ_CHECK(fz_snap_fe_eq(&one, &twice));
 		stats_snapshot_clear(&twice);
 	}
 	stats_snapshot_clear(&one);

@@ -59,6 +59,17 @@ fz_snap_copy(struct hap_snapshot *dst, const struct hap_snapshot *src)
 
 	*dst = *src;
 	dst->backends = NULL;
+	dst->frontends = NULL;
+	if (src->nfrontends > 0) {
+		dst->frontends = malloc(src->nfrontends *
+		    sizeof(*dst->frontends));
+		FZ_CHECK(dst->frontends != NULL);
+		for (i = 0; i < src->nfrontends; i++) {
+			dst->frontends[i] = src->frontends[i];
+			dst->frontends[i].name = strdup(src->frontends[i].name);
+			FZ_CHECK(dst->frontends[i].name != NULL);
+		}
+	}
 	if (src->cap == 0)
 		return;
 	dst->backends = malloc(src->cap * sizeof(*dst->backends));
@@ -70,7 +81,8 @@ fz_snap_copy(struct hap_snapshot *dst, const struct hap_snapshot *src)
 	}
 }
 
-/* Same content (the backend array's address and capacity aside). */
+/* Same content (the backend array's address and capacity aside; frontend
+ * rows are compared by fz_snap_fe_eq). */
 static inline bool
 fz_snap_eq(const struct hap_snapshot *a, const struct hap_snapshot *b)
 {
@@ -99,6 +111,23 @@ fz_snap_eq(const struct hap_snapshot *a, const struct hap_snapshot *b)
 		    x->srv_backup_usable != y->srv_backup_usable)
 			return false;
 	}
+	return true;
+}
+
+/* Same frontend rows. */
+static inline bool
+fz_snap_fe_eq(const struct hap_snapshot *a, const struct hap_snapshot *b)
+{
+	size_t	i;
+
+	if (a->nfrontends != b->nfrontends)
+		return false;
+	for (i = 0; i < a->nfrontends; i++)
+		if (strcmp(a->frontends[i].name, b->frontends[i].name) != 0 ||
+		    a->frontends[i].stot != b->frontends[i].stot ||
+		    a->frontends[i].req_tot != b->frontends[i].req_tot ||
+		    a->frontends[i].open != b->frontends[i].open)
+			return false;
 	return true;
 }
 
