@@ -2,9 +2,10 @@
 in a scratch build directory of its own (the tree's build dirs are left
 alone), then taken apart:
 
-* dpkg-deb -c lists the binary, the unit, the sysusers file, the config,
-  both man pages (gzip'd), the copyright and every example (conf/examples,
-  conf/haproxy, conf/hooks);
+* dpkg-deb -c lists the binary, the unit (under /usr/lib, nothing under the
+  aliased /lib, /bin, /sbin), the sysusers file, the config, both man pages
+  (gzip'd), the copyright and every example (conf/examples, conf/haproxy,
+  conf/hooks);
 * dpkg-deb -I: package name, version from CMakeLists.txt's project(),
   dpkg's architecture, Depends from dpkg-shlibdeps (libc6, libevent,
   json-c, libcurl) plus adduser, Recommends haproxy, conffiles naming
@@ -88,7 +89,7 @@ class PackageTest(H.Case):
             files[path[1:] if path.startswith("./") else path] = parts[0]
         want = {
             "/usr/bin/hapwatch": "-rwxr-xr-x",
-            "/lib/systemd/system/hapwatch.service": "-rw-r--r--",
+            "/usr/lib/systemd/system/hapwatch.service": "-rw-r--r--",
             "/usr/lib/sysusers.d/hapwatch.conf": "-rw-r--r--",
             "/etc/hapwatch/hapwatch.json": "-rw-r--r--",
             "/usr/share/man/man8/hapwatch.8.gz": "-rw-r--r--",
@@ -113,12 +114,15 @@ class PackageTest(H.Case):
         self.assertEqual(missing, [], "not in the package:\n" + listing)
         for path, mode in want.items():
             self.assertEqual(files[path], mode, path)
-        # Nothing of the build or the tests slips in.
+        # Nothing of the build or the tests slips in, and nothing goes to
+        # /lib, /bin or /sbin, which merged /usr makes aliases (lintian's
+        # aliased-location on Debian 13).
         for path, mode in files.items():
+            self.assertNotRegex(path, r"^/(lib|bin|sbin)(/|$)", path)
             if mode.startswith("d"):
                 continue
-            self.assertRegex(path, r"^/(usr/(bin|lib/sysusers\.d|share/(man|"
-                             r"doc/hapwatch))|lib/systemd/system|etc/"
+            self.assertRegex(path, r"^/(usr/(bin|lib/sysusers\.d|lib/systemd/"
+                             r"system|share/(man|doc/hapwatch))|etc/"
                              r"hapwatch)(/|$)", path)
 
     def test_control(self):
