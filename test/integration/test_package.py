@@ -11,6 +11,7 @@ alone), then taken apart:
   json-c, libcurl) plus adduser, Recommends haproxy, conffiles naming
   /etc/hapwatch/hapwatch.json, maintainer scripts that are valid sh and
   pass shellcheck;
+* the copyright file is machine-readable and carries LICENSE;
 * dpkg -x: the binary runs "-c -f <root>/etc/hapwatch/hapwatch.json" and
   prints "configuration OK", and -V gives the package's version; the man
   pages render with man -l and groff -ww without a warning, and every
@@ -153,6 +154,32 @@ class PackageTest(H.Case):
             self.assertEqual(stat.S_IMODE(os.stat(p).st_mode), 0o755, name)
             U.run(["/bin/sh", "-n", p], check=True)
             U.run([U.tool("shellcheck"), "-s", "sh", p], check=True)
+
+    def test_copyright(self):
+        """Debian's machine-readable format, with LICENSE's notice and
+        text."""
+        root = self.extract()
+        with open(os.path.join(root, "usr", "share", "doc", "hapwatch",
+                               "copyright")) as f:
+            text = f.read()
+        with open(os.path.join(H.SRC, "LICENSE")) as f:
+            lic = f.read()
+        self.assertTrue(text.startswith(
+            "Format: https://www.debian.org/doc/packaging-manuals/"
+            "copyright-format/1.0/\n"), text[:200])
+        paras = [dict(re.findall(r"^([A-Za-z-]+): ?(.*)$", p, re.M))
+                 for p in text.strip().split("\n\n")]
+        self.assertEqual(paras[0].get("Upstream-Name"), "hapwatch")
+        self.assertEqual(paras[1].get("Files"), "*")
+        notice = re.search(r"^Copyright \(c\) (.+)$", lic, re.M).group(1)
+        self.assertEqual(paras[1].get("Copyright"), notice)
+        self.assertEqual(paras[1].get("License"), "BSD-2-Clause")
+        self.assertEqual(paras[2].get("License"), "BSD-2-Clause")
+        # The license text, unfolded, is LICENSE's after the notice.
+        body = text.split("\nLicense: BSD-2-Clause\n", 2)[2]
+        unfolded = "\n".join("" if l == " ." else l[1:]
+                             for l in body.rstrip("\n").split("\n"))
+        self.assertEqual(unfolded, lic.split(notice, 1)[1].strip())
 
     def test_extracted_binary_and_man_pages(self):
         root = self.extract()
