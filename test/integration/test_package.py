@@ -4,14 +4,15 @@ alone), then taken apart:
 
 * dpkg-deb -c lists the binary, the unit (under /usr/lib, nothing under the
   aliased /lib, /bin, /sbin), the sysusers file, the config, both man pages
-  (gzip'd), the copyright and every example (conf/examples, conf/haproxy,
-  conf/hooks);
+  (gzip'd), the copyright, the changelog and every example (conf/examples,
+  conf/haproxy, conf/hooks);
 * dpkg-deb -I: package name, version from CMakeLists.txt's project(),
   dpkg's architecture, Depends from dpkg-shlibdeps (libc6, libevent,
   json-c, libcurl) plus adduser, Recommends haproxy, conffiles naming
   /etc/hapwatch/hapwatch.json, maintainer scripts that are valid sh and
   pass shellcheck;
-* the copyright file is machine-readable and carries LICENSE;
+* the copyright file is machine-readable and carries LICENSE; the changelog
+  parses and its latest entry is the package's version;
 * dpkg -x: the binary runs "-c -f <root>/etc/hapwatch/hapwatch.json" and
   prints "configuration OK", and -V gives the package's version; the man
   pages render with man -l and groff -ww without a warning, and every
@@ -30,6 +31,10 @@ import harness as H
 import ops_util as U
 
 BUILD_TIMEOUT = 300.0
+
+# The tools of these tests that ops_util does not know, with their package.
+U.TOOLS.setdefault("dpkg-parsechangelog", ("/usr/bin/dpkg-parsechangelog",
+                                           "dpkg-dev"))
 
 
 def project_version():
@@ -96,6 +101,7 @@ class PackageTest(H.Case):
             "/usr/share/man/man8/hapwatch.8.gz": "-rw-r--r--",
             "/usr/share/man/man5/hapwatch.json.5.gz": "-rw-r--r--",
             "/usr/share/doc/hapwatch/copyright": "-rw-r--r--",
+            "/usr/share/doc/hapwatch/changelog.gz": "-rw-r--r--",
         }
         ex = "/usr/share/doc/hapwatch/examples/"
         conf = os.path.join(H.SRC, "conf")
@@ -180,6 +186,26 @@ class PackageTest(H.Case):
         unfolded = "\n".join("" if l == " ." else l[1:]
                              for l in body.rstrip("\n").split("\n"))
         self.assertEqual(unfolded, lic.split(notice, 1)[1].strip())
+
+    def test_changelog(self):
+        """changelog.gz (a native package's), whose latest entry is this
+        version, as dpkg-parsechangelog reads it."""
+        root = self.extract()
+        gz = os.path.join(root, "usr", "share", "doc", "hapwatch",
+                          "changelog.gz")
+        plain = self.env.path("changelog")
+        with gzip.open(gz, "rb") as f, open(plain, "wb") as g:
+            g.write(f.read())
+        with open(plain, "rb") as f, open(os.path.join(
+                H.SRC, "systemd", "deb", "changelog"), "rb") as g:
+            self.assertEqual(f.read(), g.read())
+        r = U.run([U.tool("dpkg-parsechangelog"), "-l", plain], check=True)
+        self.assertEqual(r.stderr, "", "dpkg-parsechangelog warned")
+        fields = dict(re.findall(r"^([A-Z][\w-]*): (.*)$", r.stdout, re.M))
+        self.assertEqual(fields["Source"], "hapwatch")
+        self.assertEqual(fields["Version"], project_version())
+        info = self.dpkg_deb("-I")
+        self.assertIn(" Maintainer: %s\n" % fields["Maintainer"], info)
 
     def test_extracted_binary_and_man_pages(self):
         root = self.extract()
