@@ -14,6 +14,7 @@
 #     is added after: the package that owns the libcurl.so.4 hapwatch was
 #     built against (libcurl4 on Debian 12, libcurl4t64 on 13), at the
 #     version whose API hapwatch uses.
+#  3. The binary is stripped as dh_strip does it (.comment and .note too).
 
 # ---- 1. changelog --------------------------------------------------------
 file(STRINGS "${CPACK_HW_CHANGELOG}" head LIMIT_COUNT 1)
@@ -73,3 +74,10 @@ set(curl "${CMAKE_MATCH_1} (>= ${CPACK_HW_CURL_MIN})")
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "${shlibs}, ${curl}, ${CPACK_HW_DEPENDS}")
 message(STATUS "prebuild: Depends: ${CPACK_DEBIAN_PACKAGE_DEPENDS}")
 
+# ---- 3. strip ------------------------------------------------------------
+execute_process(COMMAND "${CPACK_HW_STRIP}" --remove-section=.comment
+	--remove-section=.note "${bin}"
+	RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0 OR NOT err STREQUAL "")
+	message(FATAL_ERROR "prebuild: ${CPACK_HW_STRIP} ${bin}: ${rc} ${err}")
+endif()

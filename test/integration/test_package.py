@@ -14,10 +14,12 @@ alone), then taken apart:
   that are valid sh and pass shellcheck;
 * the copyright file is machine-readable and carries LICENSE; the changelog
   parses and its latest entry is the package's version;
-* dpkg -x: the binary runs "-c -f <root>/etc/hapwatch/hapwatch.json" and
-  prints "configuration OK", and -V gives the package's version; the man
-  pages render with man -l and groff -ww without a warning, and every
-  complete JSON example in hapwatch.json(5) passes -c;
+* dpkg -x: the binary has Debian's hardening (relro, bindnow, PIE, stack
+  protector, _FORTIFY_SOURCE) and is stripped as dh_strip strips; it runs
+  "-c -f <root>/etc/hapwatch/hapwatch.json" and prints "configuration OK",
+  and -V gives the package's version; the man pages render with man -l and
+  groff -ww without a warning, and every complete JSON example in
+  hapwatch.json(5) passes -c;
 * the postinst, run with stand-ins for adduser, getent and the systemd
   helpers, creates the user, adds it to group haproxy, enables the unit
   and does not try to start it without systemd as PID 1.
@@ -39,6 +41,7 @@ U.TOOLS.setdefault("dpkg-parsechangelog", ("/usr/bin/dpkg-parsechangelog",
                                            "dpkg-dev"))
 U.TOOLS.setdefault("dpkg-query", ("/usr/bin/dpkg-query", "dpkg"))
 U.TOOLS.setdefault("pkg-config", ("/usr/bin/pkg-config", "pkg-config"))
+U.TOOLS.setdefault("readelf", ("/usr/bin/readelf", "binutils"))
 
 
 def project_version():
@@ -281,6 +284,23 @@ class PackageTest(H.Case):
                 self.assertRegex(r.stdout, r"\n%s\n" % section, page)
             self.assertLessEqual(max(len(l) for l in
                                      r.stdout.splitlines()), 132, page)
+
+    def test_binary_hardening(self):
+        """Built with dpkg-buildflags' hardening (what lintian's hardening-*
+        tags look for) and stripped as dh_strip strips."""
+        binp = os.path.join(self.extract(), "usr", "bin", "hapwatch")
+        readelf = U.tool("readelf")
+        dyn = U.run([readelf, "-d", binp], check=True).stdout
+        self.assertRegex(dyn, r"\(FLAGS\)\s+BIND_NOW", "bindnow")
+        self.assertRegex(dyn, r"\(FLAGS_1\)\s+Flags: NOW PIE", "pie")
+        hdr = U.run([readelf, "-lW", binp], check=True).stdout
+        self.assertIn("GNU_RELRO", hdr, "relro")
+        syms = U.run([readelf, "--dyn-syms", "-W", binp], check=True).stdout
+        self.assertIn("__stack_chk_fail", syms, "stack protector")
+        self.assertRegex(syms, r"__\w+_chk@", "_FORTIFY_SOURCE")
+        sections = U.run([readelf, "-SW", binp], check=True).stdout
+        for name in (".comment", ".note ", ".symtab", ".debug_info"):
+            self.assertNotIn(name, sections)
 
     def test_man_examples_are_valid(self):
         """Each JSON example of hapwatch.json(5) that is a whole file passes
