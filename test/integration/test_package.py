@@ -1,6 +1,7 @@
 """The .deb: built as "./dev package" builds it (cmake, then cpack -G DEB),
 in a scratch build directory of its own (the tree's build dirs are left
-alone), then taken apart:
+alone), then taken apart, checked by lintian, and installed and run on
+Debian 12 and Debian 13:
 
 * dpkg-deb -c lists the binary, the unit (under /usr/lib, nothing under the
   aliased /lib, /bin, /sbin), the sysusers file, the config, both man pages
@@ -22,18 +23,43 @@ alone), then taken apart:
   hapwatch.json(5) passes -c;
 * the postinst, run with stand-ins for adduser, getent and the systemd
   helpers, creates the user, adds it to group haproxy, enables the unit
-  and does not try to start it without systemd as PID 1.
+  and does not try to start it without systemd as PID 1;
+* lintian, the host's and Debian 13's (in a fresh Debian 13 root): no
+  error, no warning, and no other tag than those README.md's "Packaging"
+  explains;
+* in a fresh Debian 12 root and a fresh Debian 13 root (test/tools/mkroot
+  builds and caches them, test/tools/inroot --fresh runs package_root.sh
+  on a throw-away layer): "apt-get install ./hapwatch_*.deb" brings the
+  release's libraries (Debian 13's t64 packages standing for the names
+  dpkg-shlibdeps gave on 12); "hapwatch -c" passes on the shipped config
+  as user hapwatch; then the release's HAProxy (its haproxy.cfg, the stats
+  socket given to group haproxy) and hapwatch (user hapwatch, group
+  haproxy, as the unit runs it) run in the foreground as pids this test
+  owns, and from the host: the health path answers 200 "up" and the agent
+  "up 100%", "hapwatch ctl status" (libcurl, loaded at run time) names
+  that HAProxy's pid and version, the answer turns 503 "down" when the
+  backend dies, and SIGTERM stops hapwatch with status 0. A package built
+  on a newer release than the root must refuse to install there instead.
+
+A missing tool (lintian, debootstrap, dpkg-dev...) or a root that cannot
+be built is a failure, never a skip.
 """
 import gzip
 import json
 import os
 import re
+import select
+import shutil
 import stat
+import subprocess
+import time
 
 import harness as H
 import ops_util as U
 
 BUILD_TIMEOUT = 300.0
+ROOT_TIMEOUT = 600.0	# debootstrap of a root (about 30 s near a mirror)
+APT_TIMEOUT = 300.0	# one apt step inside a root
 CURL_MIN = "7.85.0"	# CURLOPT_PROTOCOLS_STR; CMakeLists.txt's CPACK_HW_CURL_MIN
 
 # The tools of these tests that ops_util does not know, with their package.
@@ -42,6 +68,133 @@ U.TOOLS.setdefault("dpkg-parsechangelog", ("/usr/bin/dpkg-parsechangelog",
 U.TOOLS.setdefault("dpkg-query", ("/usr/bin/dpkg-query", "dpkg"))
 U.TOOLS.setdefault("pkg-config", ("/usr/bin/pkg-config", "pkg-config"))
 U.TOOLS.setdefault("readelf", ("/usr/bin/readelf", "binutils"))
+U.TOOLS.setdefault("lintian", ("/usr/bin/lintian", "lintian"))
+U.TOOLS.setdefault("debootstrap", ("/usr/sbin/debootstrap", "debootstrap"))
+
+INROOT = os.path.join(H.TOOLS, "inroot")
+MKROOT = os.path.join(H.TOOLS, "mkroot")
+ROOT_SCRIPT = os.path.join(H.HERE, "package_root.sh")
+
+# The releases the package is installed on: mkroot's name -> Debian's
+# version, the HAProxy version it has, the packages that must provide the
+# libraries there (Debian 13's t64 names standing for 12's).
+RELEASES = {
+    "bookworm": (12, "2.6.", ("libevent-core-2.1-7", "libjson-c5",
+                              "libcurl4")),
+    "trixie": (13, "3.0.", ("libevent-core-2.1-7t64", "libjson-c5",
+                            "libcurl4t64")),
+}
+
+# lintian's informational tags that README.md ("Packaging") explains. Any
+# other tag, and any error or warning, fails.
+LINTIAN_EXPLAINED = {
+    "package-supports-alternative-init-but-no-init.d-script",
+}
+LINTIAN_ARGS = ["--display-info", "--pedantic", "--display-experimental",
+                "--show-overrides", "--fail-on", "error,warning"]
+
+
+def host_release():
+    """The build host's Debian version (12), or a large number for testing
+    and unstable, which have none."""
+    with open("/etc/os-release") as f:
+        m = re.search(r'^VERSION_ID="?(\d+)', f.read(), re.M)
+    return int(m.group(1)) if m else 1000
+
+
+def mkroot(name):
+    """The cached Debian root NAME (test/tools/mkroot builds it when
+    missing); a root that cannot be built is a failure."""
+    U.tool("debootstrap")
+    r = U.run([MKROOT, name], timeout=ROOT_TIMEOUT)
+    if r.returncode != 0:
+        raise AssertionError("cannot build the Debian root %s: %s" % (
+            name, r.stderr.strip()))
+    return r.stdout.strip()
+
+
+def lintian_tags(out):
+    """lintian's output -> [(level letter, tag, the whole line)]."""
+    return [(m.group(1), m.group(2), m.group(0)) for m in re.finditer(
+        r"^([A-Z]): hapwatch(?: [a-z]+)?: ([a-z0-9][\w.+-]*).*$", out, re.M)]
+
+
+def proc_state(pid):
+    """(comm, state letter, ppid) of a pid, or None once it is gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            stat_line = f.read()
+    except OSError:
+        return None
+    comm = stat_line[stat_line.index("(") + 1:stat_line.rindex(")")]
+    rest = stat_line[stat_line.rindex(")") + 2:].split()
+    return comm, rest[0], int(rest[1])
+
+
+class RootRun:
+    """package_root.sh in a fresh layer over a cached root (inroot
+    --fresh): the test's child, killed with the test; its stdout lines
+    read with deadlines, commands written to its stdin."""
+
+    def __init__(self, env, root, args):
+        shutil.copy(ROOT_SCRIPT, env.path("package_root.sh"))
+        argv = [INROOT, "--fresh", root, "/bin/sh",
+                env.path("package_root.sh")] + [str(a) for a in args]
+        log_path = env.path("inroot.log")
+        with open(log_path, "ab") as logf:
+            p = subprocess.Popen(H.SETPRIV + argv, stdin=subprocess.PIPE,
+                                 stdout=subprocess.PIPE, stderr=logf,
+                                 cwd=env.dir)
+        self.proc = H.Proc(env, "inroot", argv, log_path, p)
+        env.procs.append(self.proc)	# env.close() ends it on every path
+        self.buf = b""
+        self.seen = []
+
+    def _line(self, deadline, what):
+        while b"\n" not in self.buf:
+            left = deadline - time.monotonic()
+            fd = self.proc.popen.stdout.fileno()
+            if left <= 0 or not select.select([fd], [], [], left)[0]:
+                raise AssertionError("package_root.sh: no %s within the "
+                                     "deadline; it said:\n%s" % (
+                                         what, "\n".join(self.seen)))
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                rc = self.proc.popen.wait()
+                raise AssertionError("package_root.sh exited %s before %s; "
+                                     "it said:\n%s" % (rc, what,
+                                                       "\n".join(self.seen)))
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\n", 1)
+        line = line.decode("utf-8", "replace")
+        self.seen.append(line)
+        H.log("in the root: " + line)
+        return line
+
+    def expect(self, prefix, timeout):
+        """Read lines until one starts with prefix; return them all."""
+        deadline = time.monotonic() + timeout * H.SCALE
+        got = []
+        while not got or not got[-1].startswith(prefix):
+            got.append(self._line(deadline, repr(prefix)))
+        return got
+
+    def fields(self, prefix, timeout):
+        """The words after prefix on the line that starts with it."""
+        return self.expect(prefix, timeout)[-1][len(prefix):].split()
+
+    def send(self, cmd):
+        self.proc.popen.stdin.write(cmd.encode() + b"\n")
+        self.proc.popen.stdin.flush()
+
+    def exit_status(self, timeout):
+        """Close its stdin and wait for it to end."""
+        self.proc.popen.stdin.close()
+        rc = self.proc.wait(timeout)
+        if rc is None:
+            raise AssertionError("package_root.sh did not end within %.0fs"
+                                 % (timeout * H.SCALE))
+        return rc
 
 
 def project_version():
@@ -65,6 +218,12 @@ class PackageTest(H.Case):
     @classmethod
     def tearDownClass(cls):
         cls.env0.close(False)
+
+    def setUp(self):
+        super().setUp()
+        # apt's sandbox user (_apt) and the users inside a root read the
+        # .deb and the files here.
+        os.chmod(self.env.dir, 0o755)
 
     @staticmethod
     def build_deb(env):
@@ -373,6 +532,152 @@ class PackageTest(H.Case):
                 r = U.run(["/bin/sh", os.path.join(ctrl, script), arg],
                           env=env)
                 self.assertEqual(r.returncode, 0, (script, arg, r.stderr))
+
+    # ---- lintian ---------------------------------------------------------
+
+    def assert_lintian_clean(self, rc, out, who):
+        H.log("lintian of %s:\n%s" % (who, out))
+        tags = lintian_tags(out)
+        bad = [line for level, tag, line in tags
+               if level in "EW" or tag not in LINTIAN_EXPLAINED]
+        self.assertEqual(bad, [], "lintian of %s" % who)
+        self.assertEqual(rc, 0, "lintian of %s:\n%s" % (who, out))
+
+    def test_lintian(self):
+        """The host's lintian (Debian 12's on the CI host)."""
+        r = U.run([U.tool("lintian")] + LINTIAN_ARGS + [self.deb],
+                  timeout=APT_TIMEOUT)
+        self.assertNotRegex(r.stderr, r"(?m)^(?!running with root).+",
+                            "lintian complained: " + r.stderr)
+        self.assert_lintian_clean(r.returncode, r.stdout, "the host")
+
+    def test_lintian_debian13(self):
+        """Debian 13's lintian, in a fresh Debian 13 root."""
+        root = mkroot("trixie")
+        deb = self.env.path(os.path.basename(self.deb))
+        shutil.copy(self.deb, deb)
+        log = self.env.path("apt.log")
+        script = ('export DEBIAN_FRONTEND=noninteractive; '
+                  'apt-get update -q >%s 2>&1 && '
+                  'apt-get install -y -q lintian >>%s 2>&1 || exit 100; '
+                  'exec lintian "$@" 2>&1' % (log, log))
+        r = U.run([INROOT, "--fresh", root, "/bin/sh", "-c", script,
+                   "lintian"] + LINTIAN_ARGS + [deb], timeout=2 * APT_TIMEOUT)
+        if r.returncode == 100:
+            raise AssertionError("cannot install lintian in the Debian 13 "
+                                 "root:\n" + H.tail(log, 30))
+        out = "\n".join(l for l in r.stdout.splitlines()
+                        if not l.startswith("running with root"))
+        self.assert_lintian_clean(r.returncode, out, "Debian 13")
+
+    # ---- installed and run on each release -------------------------------
+
+    def test_debian12(self):
+        self.install_and_run("bookworm")
+
+    def test_debian13(self):
+        self.install_and_run("trixie")
+
+    def install_and_run(self, name):
+        try:
+            self._install_and_run(name)
+        except AssertionError as e:
+            logs = sorted(n for n in os.listdir(self.env.dir)
+                          if n.endswith((".log", ".err", ".out")))
+            raise AssertionError("%s\n%s" % (e, "".join(
+                "\n---- %s ----\n%s\n" % (n, H.tail(self.env.path(n), 30))
+                for n in logs))) from None
+
+    def _install_and_run(self, name):
+        release, haproxy_prefix, libs = RELEASES[name]
+        root = mkroot(name)
+        deb = self.env.path(os.path.basename(self.deb))
+        shutil.copy(self.deb, deb)
+        backends = self.backends()
+        app = backends.add("app")
+        with open(self.env.path("backend.cfg"), "w") as f:
+            f.write(H.hap_backend("be_app", [app]))
+        http_port, agent_port = self.env.port(), self.env.port()
+        run = RootRun(self.env, root, [deb, self.env.dir, http_port,
+                                       agent_port])
+
+        # apt-get install ./hapwatch_*.deb, with the release's libraries.
+        run.expect("step install-hapwatch", APT_TIMEOUT)
+        if host_release() > release:
+            # Built on a newer release: it must not install on this one.
+            rc = run.exit_status(APT_TIMEOUT)
+            self.assertNotEqual(rc, 0, "a package built on Debian %d "
+                                "installed on Debian %d" % (host_release(),
+                                                            release))
+            with open(self.env.path("install-hapwatch.log")) as f:
+                self.assertIn("unmet dependencies", f.read())
+            return
+        lines = run.expect("step check", APT_TIMEOUT)
+        installed = dict(l.split()[1:3] for l in lines
+                         if l.startswith("installed "))
+        self.assertEqual(installed.get("hapwatch"), project_version(),
+                         lines)
+        for lib in libs:
+            self.assertIn(lib, installed, "Debian %d: %s not installed: %r"
+                          % (release, lib, installed))
+
+        # hapwatch -c on the shipped config, as user hapwatch.
+        self.assertEqual(run.fields("checked ", H.T_START), ["0"])
+        with open(self.env.path("check.out")) as f, \
+                open(self.env.path("check.err")) as g:
+            self.assertEqual((f.read(), g.read()), ("configuration OK\n", ""))
+
+        # The release's HAProxy, then both running as this test's pids.
+        version = run.fields("haproxy ", APT_TIMEOUT)
+        self.assertTrue(version and version[0].startswith(haproxy_prefix),
+                        version)
+        hp, hw = (int(x) for x in run.fields("running ", H.T_START))
+        for pid, comm in ((hp, "haproxy"), (hw, "hapwatch")):
+            def execd(pid=pid, comm=comm):
+                st = proc_state(pid)
+                if st is None or st[1] == "Z":
+                    raise AssertionError("%s (pid %d) exited" % (comm, pid))
+                self.assertEqual(st[2], run.proc.pid, "%s's parent" % comm)
+                return st[0] == comm	# setpriv until it execs
+            H.wait_for(execd, H.T_START, "pid %d to be %s" % (pid, comm))
+
+        def health(code):
+            def answered():
+                for pid in (hp, hw):
+                    st = proc_state(pid)
+                    if st is None or st[1] == "Z":
+                        raise AssertionError("pid %d exited" % pid)
+                st, body = H.get(http_port, "/haproxy_status")
+                return (st, body) if st == code else None
+            return H.wait_for(answered, H.T_START + 10, "%d on "
+                              "/haproxy_status" % code)[1]
+
+        # From the host: up once HAProxy has answered and settled (5s).
+        body = health(200)
+        self.assertTrue(body.startswith("up"), body)
+        self.assertEqual(H.agent(agent_port), b"up 100%\n")
+
+        # hapwatch ctl (libcurl, loaded at run time) sees that HAProxy.
+        run.send("ctl")
+        self.assertEqual(run.fields("ctl ", H.T_START), ["0"])
+        with open(self.env.path("ctl.out")) as f:
+            status = json.load(f)
+        self.assertEqual(status["haproxy"]["pid"], hp)
+        self.assertTrue(status["haproxy"]["version"].startswith(
+            haproxy_prefix), status["haproxy"])
+        self.assertEqual(status["services"]["default"]["state"], "up")
+
+        # Its answers follow that HAProxy's checks.
+        backends.stop("app")
+        body = health(503)
+        self.assertTrue(body.startswith("down"), body)
+
+        run.send("stop")
+        self.assertEqual(run.fields("exited hapwatch ", H.T_STOP), ["0"])
+        run.expect("finished", H.T_STOP)
+        self.assertEqual(run.exit_status(H.T_STOP), 0)
+        for pid in (hp, hw):
+            self.assertIsNone(proc_state(pid), "pid %d is still there" % pid)
 
 
 if __name__ == "__main__":
