@@ -259,6 +259,7 @@ daemon_evaluate(struct daemon *d)
 	in.snap = d->hap.snap;
 	in.stats_fresh = d->hap.snap != NULL &&
 	    in.now <= daemon_fresh_until(d);
+	in.alive = in.stats_fresh && d->hap.last_error != POLL_ESTOPPING;
 	/* After a reload, the snapshot at hand was polled with the old plan:
 	 * a newly required backend is not in it. Judge nothing on it (unless
 	 * it has gone stale: then everything fails alike). */

@@ -177,7 +177,7 @@ render_services(const struct view *v, struct sbuf *out)
 		for (j = 0; j < v->svcs[i].nresults; j++) {
 			const struct cond_result *r = &v->svcs[i].results[j];
 
-			if (r->kind == COND_CHECK || !r->present)
+			if (r->kind != COND_BACKEND || !r->present)
 				continue;
 			svc_series(out, "hapwatch_condition_nbsrv", &v->svcs[i]);
 			sbuf_puts(out, ",proxy=\"");

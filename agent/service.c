@@ -53,7 +53,9 @@ svc_needs_capacity(const struct conf_service *c)
 	size_t	i;
 
 	for (i = 0; i < c->nconds; i++)
-		if (c->conds[i].kind != COND_CHECK && c->conds[i].min_percent > 0)
+		if ((c->conds[i].kind == COND_BACKEND ||
+		    c->conds[i].kind == COND_ALL_BACKENDS) &&
+		    c->conds[i].min_percent > 0)
 			return true;
 	return false;
 }
@@ -173,6 +175,14 @@ cond_eval(struct svc *s, size_t *cap, const struct conf_cond *c,
 	bool			 ok = true, any = false;
 	size_t			 i;
 
+	if (c->kind == COND_HAPROXY_ALIVE) {
+		r = svc_add_result(s, cap, c->kind, "alive");
+		r->ok = in->alive;
+		if (!r->ok)
+			snprintf(reason, rlen, "HAProxy: %s", in->stats_fresh ?
+			    "stopping" : "stats unavailable");
+		return r->ok;
+	}
 	if (c->kind == COND_CHECK) {
 		r = svc_add_result(s, cap, c->kind, c->name);
 		r->ok = in->check_state != NULL &&
@@ -254,7 +264,7 @@ svc_weight(const struct svc *s)
 	for (i = 0; i < s->nresults; i++) {
 		const struct cond_result *r = &s->results[i];
 
-		if (r->kind == COND_CHECK)
+		if (r->kind == COND_CHECK || r->kind == COND_HAPROXY_ALIVE)
 			continue;
 		if (!r->present)
 			return s->weight > 0 ? s->weight : 1;

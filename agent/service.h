@@ -44,6 +44,9 @@ struct svc_input {
 	bool				 answered;	/* first poll answered */
 	const struct hap_snapshot	*snap;		/* last good, or NULL */
 	bool				 stats_fresh;	/* within grace */
+	bool				 alive;		/* fresh, and the process
+							 * answering is not
+							 * stopping */
 	int64_t				 settle_until;	/* no down->up before */
 	/* Check state by index: 1 up, 0 down, -1 not probed yet (the service
 	 * then waits, still "starting"); reason may be NULL. */

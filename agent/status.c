@@ -77,8 +77,9 @@ status_condition(const struct cond_result *r)
 {
 	json_object	*o = json_object_new_object();
 
-	if (r->kind == COND_CHECK) {
-		json_object_object_add(o, "check", json_object_new_string(r->name));
+	if (r->kind == COND_CHECK || r->kind == COND_HAPROXY_ALIVE) {
+		json_object_object_add(o, r->kind == COND_CHECK ? "check" :
+		    "haproxy", json_object_new_string(r->name));
 		json_object_object_add(o, "ok", json_object_new_boolean(r->ok));
 		return o;
 	}
