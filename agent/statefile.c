@@ -2,36 +2,19 @@
  * statefile.c: periodic and on-demand "show servers state" dumps.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "conf.h"
+#include "filewrite.h"
 #include "hacli.h"
 #include "log.h"
 #include "statefile.h"
 
 #define STATEFILE_MAX_REPLY	(64u << 20)
-
-/*
- * The write itself (write, fsync, rename, fsync the directory) may wait on
- * the disk, so it runs in a thread of its own, one per save (saves are
- * rare), which says it is done through a pipe watched by the loop.
- */
-struct sf_job {
-	pthread_t	 thread;
-	char		*path;
-	char		*data;
-	size_t		 len;
-	int		 err;		/* 0: written */
-	int		 done_fd;	/* the pipe's write end */
-};
 
 struct statefile {
 	struct event_base	*base;
@@ -41,9 +24,7 @@ struct statefile {
 	int64_t			 interval;
 	struct event		*tick;
 	struct hacli_req	*req;
-	struct sf_job		*job;		/* a write in progress */
-	int			 pipe[2];
-	struct event		*done_ev;
+	struct filewrite	*job;		/* a write in progress */
 	uint64_t		 requested;
 	uint64_t		 in_flight;	/* sequence being saved */
 	uint64_t		 completed;
@@ -72,61 +53,9 @@ statefile_valid(const char *reply, size_t *len)
 	return true;
 }
 
-static bool
-fsync_dir(const char *path)
-{
-	char	*copy = xstrdup(path);
-	int	 fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	bool	 ok = fd >= 0 && fsync(fd) == 0;
-
-	if (fd >= 0)
-		close(fd);
-	free(copy);
-	return ok;
-}
-
-bool
-statefile_write(const char *path, const char *data, size_t len)
-{
-	char	*tmp = xasprintf("%s.tmp.%d", path, (int)getpid());
-	size_t	 off = 0;
-	ssize_t	 n;
-	int	 fd, err;
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	if (fd < 0)
-		goto fail;
-	while (off < len) {
-		n = write(fd, data + off, len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			goto fail;
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
-		fd = -1;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path) < 0)
-		goto fail;
-	free(tmp);
-	return fsync_dir(path);
-fail:
-	err = errno;
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	free(tmp);
-	errno = err;
-	return false;
-}
-
 static void statefile_send(struct statefile *sf);
 static void statefile_finish(struct statefile *sf);
-static bool statefile_start_write(struct statefile *sf, const char *path,
-    const char *data, size_t len);
+static void statefile_written_cb(void *arg, int err);
 
 static void
 statefile_fail(struct statefile *sf, const char *what, const char *why)
@@ -150,8 +79,11 @@ statefile_done_cb(void *arg, const struct hacli_result *r)
 	else if (!statefile_valid(r->reply, &len))
 		statefile_fail(sf, "show servers state",
 		    "incomplete or unexpected reply");
-	else if (statefile_start_write(sf, sf->path, r->reply, len))
+	else if ((sf->job = filewrite_start(sf->base, sf->path, r->reply, len,
+	    0640, statefile_written_cb, sf)) != NULL)
 		return;		/* statefile_written_cb carries on */
+	else
+		statefile_fail(sf, "write", strerror(errno));
 	statefile_finish(sf);
 }
 
@@ -164,65 +96,12 @@ statefile_finish(struct statefile *sf)
 		statefile_send(sf);
 }
 
-static void *
-statefile_thread(void *arg)
-{
-	struct sf_job	*job = arg;
-
-	job->err = statefile_write(job->path, job->data, job->len) ? 0 : errno;
-	(void)!write(job->done_fd, "x", 1);
-	return NULL;
-}
-
-/* Wait for the thread (it has said it is done, or we are stopping). */
 static void
-statefile_job_free(struct sf_job *job)
-{
-	pthread_join(job->thread, NULL);
-	free(job->path);
-	free(job->data);
-	free(job);
-}
-
-/* Hand the dump to a writer thread; false (logged) if none could start. */
-static bool
-statefile_start_write(struct statefile *sf, const char *path,
-    const char *data, size_t len)
-{
-	struct sf_job	*job = xcalloc(1, sizeof(*job));
-	int		 rc;
-
-	job->path = xstrdup(path);
-	job->data = xmalloc(len);
-	memcpy(job->data, data, len);
-	job->len = len;
-	job->done_fd = sf->pipe[1];
-	rc = pthread_create(&job->thread, NULL, statefile_thread, job);
-	if (rc != 0) {
-		statefile_fail(sf, "write", strerror(rc));
-		free(job->path);
-		free(job->data);
-		free(job);
-		return false;
-	}
-	sf->job = job;
-	return true;
-}
-
-static void
-statefile_written_cb(evutil_socket_t fd, short what, void *arg)
+statefile_written_cb(void *arg, int err)
 {
 	struct statefile	*sf = arg;
-	struct sf_job		*job = sf->job;
-	char			 b;
-	int			 err;
 
-	(void)!read(fd, &b, 1);
-	if (job == NULL)
-		return;
 	sf->job = NULL;
-	err = job->err;
-	statefile_job_free(job);
 	if (err != 0) {
 		statefile_fail(sf, "write", strerror(err));
 	} else {
@@ -289,11 +168,6 @@ statefile_new(struct event_base *base, const struct conf_haproxy *h)
 		return NULL;
 	sf = xcalloc(1, sizeof(*sf));
 	sf->base = base;
-	if (pipe2(sf->pipe, O_CLOEXEC | O_NONBLOCK) < 0)
-		fatal("state file: pipe");
-	sf->done_ev = event_new(base, sf->pipe[0], EV_READ | EV_PERSIST,
-	    statefile_written_cb, sf);
-	event_add(sf->done_ev, NULL);
 	sf->tick = event_new(base, -1, EV_PERSIST, statefile_tick_cb, sf);
 	statefile_set(sf, h);
 	return sf;
@@ -331,12 +205,8 @@ statefile_free(struct statefile *sf)
 		return;
 	if (sf->req != NULL)
 		hacli_cancel(sf->req);
-	if (sf->job != NULL)
-		statefile_job_free(sf->job);	/* waits for the write to end */
+	filewrite_cancel(sf->job);	/* waits for the write to end */
 	event_free(sf->tick);
-	event_free(sf->done_ev);
 	free(sf->path);
-	close(sf->pipe[0]);
-	close(sf->pipe[1]);
 	free(sf);
 }

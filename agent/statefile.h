@@ -50,8 +50,5 @@ void		 statefile_free(struct statefile *sf);
  * every CLI output. *len is set to the length without that empty line.
  */
 bool		 statefile_valid(const char *reply, size_t *len);
-/* Write data to path atomically, mode 0640; false with errno set. */
-bool		 statefile_write(const char *path, const char *data, size_t len)
-		    __attribute__((warn_unused_result));
 
 #endif

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "filewrite.h"
 #include "statefile.h"
 
 #define HEAD	"1\n# be_id be_name srv_id srv_name srv_addr\n"
@@ -57,8 +58,8 @@ test_write(void **state)
 	umask(022);
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/state", dir);
-	assert_true(statefile_write(path, "1\nold\n", 6));
-	assert_true(statefile_write(path, "1\nnew\n", 6));
+	assert_true(filewrite_sync(path, "1\nold\n", 6, 0640));
+	assert_true(filewrite_sync(path, "1\nnew\n", 6, 0640));
 	f = fopen(path, "r");
 	assert_non_null(f);
 	assert_int_equal(fread(buf, 1, sizeof(buf), f), 6);
@@ -67,7 +68,7 @@ test_write(void **state)
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0640);
 	/* A directory that does not exist: false, nothing left behind. */
-	assert_false(statefile_write("/nonexistent-dir/x/state", "1\n", 2));
+	assert_false(filewrite_sync("/nonexistent-dir/x/state", "1\n", 2, 0640));
 	unlink(path);
 	rmdir(dir);
 }
