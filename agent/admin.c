@@ -2,8 +2,11 @@
  * admin.c: the admin routes, as a table.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <json-c/json.h>
 
 #include "admin.h"
 #include "conf.h"
@@ -15,6 +18,7 @@
 struct admin_ctx {
 	const struct admin_ops	*ops;
 	void			*arg;
+	const struct conf_listen *listen;
 	const struct conf	*conf;
 	const struct http_req	*req;
 	const char		*rest;		/* path after a prefix route */
@@ -62,6 +66,58 @@ handle_metrics(struct admin_ctx *x)
 	x->ans->ctype = "text/plain; version=0.0.4; charset=utf-8";
 }
 
+/* A string member of the body, copied into dst; false if not a string. */
+static bool
+body_string(json_object *v, char *dst, size_t len)
+{
+	if (!json_object_is_type(v, json_type_string))
+		return false;
+	/* It ends up in one-line answers and logs. */
+	str_sanitize(dst, len, json_object_get_string(v));
+	return dst[0] != '\0';
+}
+
+/* The optional body of an override: {"by", "for", "if_by"}. */
+static bool
+override_body(struct admin_ctx *x, struct override_req *rq, char *by,
+    char *if_by, size_t len, char *err, size_t errlen)
+{
+	json_object	*root;
+	char		*text;
+	bool		 ok = true;
+
+	if (x->req->bodylen == 0)
+		return true;
+	text = xstrndup(x->req->body, x->req->bodylen);
+	root = json_tokener_parse(text);
+	free(text);
+	if (root == NULL || !json_object_is_type(root, json_type_object)) {
+		snprintf(err, errlen, "the body must be a JSON object");
+		json_object_put(root);
+		return false;
+	}
+	json_object_object_foreach(root, key, v) {
+		char	dur[32];
+
+		if (strcmp(key, "by") == 0 && body_string(v, by, len))
+			rq->by = by;
+		else if (strcmp(key, "if_by") == 0 && body_string(v, if_by, len))
+			rq->if_by = if_by;
+		else if (strcmp(key, "for") == 0 &&
+		    body_string(v, dur, sizeof(dur)) &&
+		    parse_duration(dur, &rq->for_ms) && rq->for_ms > 0)
+			continue;
+		else {
+			snprintf(err, errlen, "bad \"%s\" (by and if_by: a "
+			    "name; for: a duration such as \"10m\")", key);
+			ok = false;
+			break;
+		}
+	}
+	json_object_put(root);
+	return ok;
+}
+
 /* /services/[NAME/]drain|ready|maint: rest is after "/services/". */
 static void
 handle_override(struct admin_ctx *x)
@@ -69,7 +125,9 @@ handle_override(struct admin_ctx *x)
 	const char		*p = x->rest, *slash;
 	size_t			 plen = x->restlen, idx = CONF_NONE;
 	char			 name[128], action[16], text[192];
-	enum svc_override	 o;
+	char			 by[64], if_by[64], err[160];
+	struct override_req	 rq;
+	int			 code;
 
 	slash = memrchr(p, '/', plen);
 	if (slash != NULL) {
@@ -93,14 +151,24 @@ handle_override(struct admin_ctx *x)
 	}
 	memcpy(action, p, plen);
 	action[plen] = '\0';
-	if (!svc_override_parse(action, &o)) {
+	memset(&rq, 0, sizeof(rq));
+	if (!svc_override_parse(action, &rq.o)) {
 		answer_text(x->ans, 404, NULL, "not found");
 		return;
 	}
-	x->ops->override(x->arg, idx, o);
-	snprintf(text, sizeof(text), "%s %s", idx == CONF_NONE ? "all services" :
-	    x->conf->services[idx].name, action);
-	answer_text(x->ans, 200, NULL, text);
+	if (!override_body(x, &rq, by, if_by, sizeof(by), err, sizeof(err))) {
+		answer_text(x->ans, 400, NULL, err);
+		return;
+	}
+	if ((rq.for_ms > 0 && rq.o == OVR_NONE) ||
+	    (rq.if_by != NULL && rq.o != OVR_NONE)) {
+		answer_text(x->ans, 400, NULL, rq.for_ms > 0 ? "\"for\" applies "
+		    "to drain and maint" : "\"if_by\" applies to ready");
+		return;
+	}
+	rq.route = x->listen->address;
+	code = x->ops->override(x->arg, idx, &rq, text, sizeof(text));
+	answer_text(x->ans, code, NULL, text);
 }
 
 /* 202 with the save's sequence number, which /status's
@@ -186,7 +254,7 @@ admin_route(const struct admin_ops *ops, void *arg,
     const struct conf_listen *c, const struct conf *conf,
     const struct http_req *req, struct admin_answer *ans, bool *auth_failed)
 {
-	struct admin_ctx		 x = { ops, arg, conf, req, NULL, 0, ans };
+	struct admin_ctx		 x = { ops, arg, c, conf, req, NULL, 0, ans };
 	const struct admin_route	*r;
 
 	*auth_failed = false;

@@ -22,12 +22,26 @@ struct conf_listen;
 struct http_req;
 struct view;
 
+/* An operator's override, as asked (POST /services/[NAME/]ACTION, with an
+ * optional JSON body {"by": WHO, "for": DURATION, "if_by": WHO}). */
+struct override_req {
+	enum svc_override	 o;
+	const char		*by;		/* who: "operator" if unset */
+	const char		*route;		/* the admin listener's address */
+	int64_t			 for_ms;	/* > 0: lifts itself after */
+	const char		*if_by;		/* ready: only an override of
+						 * this one's making */
+};
+
 /* What the daemon offers the admin routes (its arg is admin_arg). */
 struct admin_ops {
 	/* Fill v with the daemon as it is now. */
 	void	(*view)(void *arg, struct view *v);
-	/* The operator's override on service idx, or all (CONF_NONE). */
-	void	(*override)(void *arg, size_t idx, enum svc_override o);
+	/* The operator's override on service idx, or all (CONF_NONE): the
+	 * HTTP status (200 done, 409 left as is: another's override) and a
+	 * line for the answer in msg. */
+	int	(*override)(void *arg, size_t idx, const struct override_req *req,
+		    char *msg, size_t msglen);
 	/* Ask for a state file save; false if none is configured. */
 	bool	(*save_state)(void *arg, uint64_t *seq);
 };

@@ -20,6 +20,7 @@
 #include "agentcheck.h"
 #include "listener.h"
 #include "metrics.h"
+#include "probers.h"
 #include "responder.h"
 #include "service.h"
 
@@ -35,6 +36,7 @@ struct aconn {
 	struct agentcheck_responder	*r;
 	struct event			*ev;
 	int64_t				 deadline;	/* line, then drain */
+	struct prober_addr		 src;		/* the upstream HAProxy */
 	size_t				 len;
 	bool				 replied;
 	char				 line[AGENTCHECK_LINE_MAX + 1];
@@ -88,6 +90,10 @@ aconn_reply(struct aconn *c, size_t idx, const char *text)
 		n = agentcheck_format_reply(buf, sizeof(buf), s->state, s->reason,
 		    s->weight, r->conf->weight, r->conf->admin_words);
 		metrics_agent_reply(r->env.metrics, s->state);
+		/* A drained reply is the one that lets an upstream go. */
+		if (c->src.family != 0)
+			probers_seen(r->env.probers, idx, PROBER_AGENT, &c->src,
+			    s->state != SVC_DRAIN);
 	} else {
 		n = (size_t)snprintf(buf, sizeof(buf), "%s", text);
 		metrics_agent_reply(r->env.metrics, SVC_DOWN);
@@ -163,12 +169,14 @@ aconn_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-agentcheck_accept(void *arg, struct listener *l, int fd)
+agentcheck_accept(void *arg, struct listener *l, int fd,
+    const struct sockaddr *peer)
 {
 	struct agentcheck_responder	*r = arg;
 	struct aconn			*c = xcalloc(1, sizeof(*c));
 
 	c->r = r;
+	(void)prober_addr_of(peer, &c->src);
 	c->lc.fd = fd;
 	c->lc.close = aconn_close;
 	c->ev = event_new(r->env.base, fd, EV_READ | EV_PERSIST, aconn_cb, c);

@@ -22,15 +22,18 @@
 #include "curlev.h"
 #include "curlshim.h"
 #include "daemon.h"
+#include "drain.h"
 #include "fectl.h"
 #include "listener.h"
 #include "log.h"
 #include "logtrig.h"
 #include "metrics.h"
 #include "notify.h"
+#include "ovfile.h"
 #include "plan.h"
 #include "poller.h"
 #include "probe.h"
+#include "probers.h"
 #include "probeset.h"
 #include "responder.h"
 #include "sdnotify.h"
@@ -42,8 +45,9 @@
 #define DIRTY_STATES	0x01	/* an effective state: listeners, tracks */
 #define DIRTY_VERDICTS	0x02	/* a verdict, or a poll: frontend control */
 
-/* A transition to tell notify, with its own copy of the words. */
+/* An event to tell notify, with its own copy of the words. */
 struct transition {
+	const char	*event;		/* "transition", "let_go" */
 	size_t		svc;
 	bool		initial;
 	int64_t		wall;
@@ -76,8 +80,14 @@ struct daemon {
 	struct conf_overrides	 ov;		/* quick options, owned copy */
 	char			 stats_shown[256]; /* no password */
 	struct metrics		*metrics;
+	struct probers		*probers;	/* who probes the services */
 	struct svc		*svcs;		/* one per conf->services */
 	size_t			 nsvcs;
+	struct drain		**drains;	/* per service: NULL unless drained */
+	bool			 judge_drains;	/* after this turn */
+	struct event		*drain_ev;	/* a drain's next deadline */
+	struct event		*until_ev;	/* an override's end (--for) */
+	struct ovfile		*ovfile;	/* overrides kept across restarts */
 	struct hapstate		 hap;
 	struct poller		*poller;
 	struct logtrig		*logtrig;	/* or NULL */
@@ -109,6 +119,7 @@ struct daemon {
 };
 
 static void daemon_evaluate(struct daemon *d);
+static void daemon_judge_drains(struct daemon *d);
 
 /* ---- telling what changed ---- */
 
@@ -120,11 +131,12 @@ daemon_log_transition(const struct svc *s, enum svc_state from)
 	    svc_state_name(s->state), s->reason);
 }
 
-/* Service idx changed from prev (a state name, or "starting"): log it and
- * queue it for notify, which hears of it after this loop turn. */
+/* Something happened to service idx (event, from prev: a state name, or
+ * "starting"): queue it for notify, which hears of it after this loop
+ * turn. reason NULL: the service's. */
 static void
-daemon_transition(struct daemon *d, size_t idx, const char *prev,
-    bool initial)
+daemon_queue(struct daemon *d, const char *event, size_t idx,
+    const char *prev, bool initial, const char *reason)
 {
 	const struct svc	*s = &d->svcs[idx];
 	struct transition	*t;
@@ -135,13 +147,22 @@ daemon_transition(struct daemon *d, size_t idx, const char *prev,
 		    sizeof(*d->pending));
 	}
 	t = &d->pending[d->npending++];
+	t->event = event;
 	t->svc = idx;
 	t->initial = initial;
 	t->wall = wall_ms();
 	snprintf(t->service, sizeof(t->service), "%s", s->conf->name);
 	snprintf(t->state, sizeof(t->state), "%s", svc_state_name(s->state));
 	snprintf(t->prev, sizeof(t->prev), "%s", prev);
-	snprintf(t->reason, sizeof(t->reason), "%s", s->reason);
+	snprintf(t->reason, sizeof(t->reason), "%s", reason != NULL ? reason :
+	    s->reason);
+}
+
+static void
+daemon_transition(struct daemon *d, size_t idx, const char *prev,
+    bool initial)
+{
+	daemon_queue(d, "transition", idx, prev, initial, NULL);
 }
 
 static const char *
@@ -176,8 +197,14 @@ daemon_propagate(struct daemon *d)
 {
 	struct notify_event	ev;
 	size_t			i;
-	unsigned		dirty = d->dirty;
+	unsigned		dirty;
 
+	/* Drains first: one that has let go is an event to tell below. */
+	if (probers_take_news(d->probers) || d->judge_drains) {
+		d->judge_drains = false;
+		daemon_judge_drains(d);
+	}
+	dirty = d->dirty;
 	d->dirty = 0;
 	if (dirty & DIRTY_STATES) {
 		for (i = 0; i < d->nlisteners; i++)
@@ -191,7 +218,7 @@ daemon_propagate(struct daemon *d)
 	for (i = 0; i < d->npending; i++) {
 		const struct transition *t = &d->pending[i];
 
-		ev.event = "transition";
+		ev.event = t->event;
 		ev.svc = t->svc;
 		ev.service = t->service;
 		ev.state = t->state;
@@ -304,29 +331,287 @@ daemon_probe_cb(void *arg)
 	daemon_evaluate(arg);
 }
 
-/* The operator's override on service idx, or all of them (CONF_NONE). */
+/* ---- overrides and drains ---- */
+
+/*
+ * What service i's drain watches: the frontends mapped to it and those
+ * its drain_frontends name (names needs room for both lists), and whether
+ * it has a tcp listener.
+ */
 static void
-daemon_override(struct daemon *d, size_t idx, enum svc_override o)
+daemon_drain_watch(const struct conf *c, size_t i, struct drain_watch *w,
+    const char **names)
 {
-	size_t	i;
+	const struct conf_service	*cs = &c->services[i];
+	size_t				 k, j, n = 0;
+
+	memset(w, 0, sizeof(*w));
+	w->let_go = cs->let_go;
+	for (k = 0; k < c->nfrontends; k++)
+		if (c->frontends[k].svc == i)
+			names[n++] = c->frontends[k].name;
+	for (k = 0; k < cs->ndrain_frontends; k++) {
+		for (j = 0; j < n && strcmp(names[j], cs->drain_frontends[k]); j++)
+			;
+		if (j == n)
+			names[n++] = cs->drain_frontends[k];
+	}
+	w->frontends = names;
+	w->nfrontends = n;
+	for (k = 0; k < c->nlistens; k++)
+		if (c->listens[k].kind == LISTEN_TCP && c->listens[k].svc == i)
+			w->tcp = true;
+}
+
+static const char **
+daemon_drain_names(const struct conf *c, size_t i)
+{
+	return xcalloc(c->nfrontends + c->services[i].ndrain_frontends + 1,
+	    sizeof(char *));
+}
+
+/* A drain begins or ends with service i's override. True if it did. */
+static bool
+daemon_drain_sync(struct daemon *d, size_t i)
+{
+	bool			 want = d->svcs[i].override == OVR_DRAIN;
+	struct drain_watch	 w;
+	const char		**names;
+
+	if (want == (d->drains[i] != NULL))
+		return false;
+	if (want) {
+		names = daemon_drain_names(d->conf, i);
+		daemon_drain_watch(d->conf, i, &w, names);
+		d->drains[i] = drain_begin(i, &w, d->probers, mono_ms());
+		free(names);
+	} else {
+		drain_end(d->drains[i], d->probers);
+		d->drains[i] = NULL;
+	}
+	d->judge_drains = true;
+	return true;
+}
+
+static void daemon_set_plan(struct daemon *d, const struct conf *conf);
+
+/* The drains changed: their frontends are polled from now on, at once. */
+static void
+daemon_drains_changed(struct daemon *d)
+{
+	if (d->poller == NULL)
+		return;
+	daemon_set_plan(d, d->conf);
+	poller_trigger(d->poller);
+}
+
+/* Judge every drain now; a drain that has let go is told. */
+static void
+daemon_judge_drains(struct daemon *d)
+{
+	const struct hap_snapshot	*snap = d->hap.fresh ? d->hap.snap : NULL;
+	int64_t				 now = mono_ms(), next = INT64_MAX;
+	size_t				 i;
 
 	for (i = 0; i < d->nsvcs; i++) {
-		struct svc	*s = &d->svcs[i];
-		enum svc_state	 from = s->state;
+		if (d->drains[i] == NULL || !drain_judge(d->drains[i],
+		    d->probers, snap, now, &next))
+			continue;
+		log_notice("service %s: the drain has %s", d->svcs[i].conf->name,
+		    drain_summary(d->drains[i]));
+		daemon_queue(d, "let_go", i, "drain", false,
+		    drain_summary(d->drains[i]));
+	}
+	evtimer_del(d->drain_ev);
+	if (next != INT64_MAX) {
+		struct timeval tv = tv_ms(next - now > 0 ? next - now : 0);
+
+		evtimer_add(d->drain_ev, &tv);
+	}
+}
+
+static void
+daemon_drain_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon	*d = arg;
+
+	d->judge_drains = true;
+}
+
+/* The next override to end by itself (--for). */
+static void
+daemon_arm_until(struct daemon *d)
+{
+	int64_t		next = INT64_MAX, now = wall_ms();
+	struct timeval	tv;
+	size_t		i;
+
+	for (i = 0; i < d->nsvcs; i++)
+		if (d->svcs[i].override != OVR_NONE && d->svcs[i].ovr.until > 0 &&
+		    d->svcs[i].ovr.until < next)
+			next = d->svcs[i].ovr.until;
+	evtimer_del(d->until_ev);
+	if (next == INT64_MAX)
+		return;
+	tv = tv_ms(next > now ? next - now : 0);
+	evtimer_add(d->until_ev, &tv);
+}
+
+/* Set service i's override as rq asks. */
+static void
+daemon_override_one(struct daemon *d, size_t i, const struct override_req *rq)
+{
+	struct svc			*s = &d->svcs[i];
+	enum svc_state			 from = s->state;
+	struct svc_override_info	 info;
+	int64_t				 now = wall_ms();
+
+	if (rq->o != OVR_NONE && s->override == rq->o) {
+		/* Already so: who and since stand; a new "for" sets its end. */
+		if (rq->for_ms > 0)
+			s->ovr.until = now + rq->for_ms;
+		return;
+	}
+	memset(&info, 0, sizeof(info));
+	snprintf(info.by, sizeof(info.by), "%s", rq->by != NULL ? rq->by :
+	    "operator");
+	snprintf(info.route, sizeof(info.route), "%s", rq->route != NULL ?
+	    rq->route : "");
+	info.since = now;
+	info.until = rq->for_ms > 0 ? now + rq->for_ms : 0;
+	if (s->override != rq->o)
+		log_notice("service %s: %s by %s%s%s", s->conf->name,
+		    svc_override_name(rq->o), info.by, info.route[0] != '\0' ?
+		    " via " : "", info.route);
+	if (svc_set_override(s, rq->o, &info) & SVC_CHG_STATE) {
+		daemon_log_transition(s, from);
+		if (s->evaluated && !d->stopping)
+			daemon_transition(d, i, svc_state_name(from), false);
+		d->dirty |= DIRTY_STATES;
+	}
+}
+
+/* The operator's override on service idx, or all of them (CONF_NONE):
+ * 200, or 409 when if_by left every one as is. */
+static int
+daemon_override(struct daemon *d, size_t idx, const struct override_req *rq,
+    char *msg, size_t msglen)
+{
+	size_t	i, done = 0, left = 0, last = 0;
+	bool	drains = false;
+
+	for (i = 0; i < d->nsvcs; i++) {
+		struct svc *s = &d->svcs[i];
 
 		if (idx != CONF_NONE && i != idx)
 			continue;
-		if (s->override != o)
-			log_notice("service %s: %s by operator", s->conf->name,
-			    svc_override_name(o));
-		if (svc_set_override(s, o) & SVC_CHG_STATE) {
-			daemon_log_transition(s, from);
-			if (s->evaluated && !d->stopping)
-				daemon_transition(d, i, svc_state_name(from),
-				    false);
-			d->dirty |= DIRTY_STATES;
+		if (rq->if_by != NULL && s->override != OVR_NONE &&
+		    strcmp(s->ovr.by, rq->if_by) != 0) {
+			left++;
+			last = i;
+			continue;
 		}
+		daemon_override_one(d, i, rq);
+		drains |= daemon_drain_sync(d, i);
+		done++;
 	}
+	if (drains)
+		daemon_drains_changed(d);
+	daemon_arm_until(d);
+	ovfile_save(d->ovfile, d->conf, d->svcs);
+	if (left == 0) {
+		snprintf(msg, msglen, "%s %s", idx == CONF_NONE ?
+		    "all services" : d->conf->services[idx].name,
+		    svc_override_name(rq->o));
+		return 200;
+	}
+	if (left == 1)
+		snprintf(msg, msglen, "%s: %s by %s, not %s: left as is",
+		    d->svcs[last].conf->name,
+		    svc_override_name(d->svcs[last].override),
+		    d->svcs[last].ovr.by, rq->if_by);
+	else
+		snprintf(msg, msglen, "%zu services left as is (overrides "
+		    "not by %s)", left, rq->if_by);
+	return done > 0 ? 200 : 409;
+}
+
+/* An override asked "for" a while is over. */
+static void
+daemon_until_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon		*d = arg;
+	struct override_req	 rq = { .o = OVR_NONE, .by = "timer" };
+	int64_t			 now = wall_ms();
+	char			 msg[160];
+	size_t			 i;
+
+	for (i = 0; i < d->nsvcs; i++) {
+		const struct svc *s = &d->svcs[i];
+
+		if (s->override == OVR_NONE || s->ovr.until == 0 ||
+		    s->ovr.until > now)
+			continue;
+		log_notice("service %s: the %s by %s has run its time",
+		    s->conf->name, svc_override_name(s->override), s->ovr.by);
+		(void)daemon_override(d, i, &rq, msg, sizeof(msg));
+	}
+	daemon_arm_until(d);
+}
+
+/* At start: the overrides a restart must not lose. A file that cannot
+ * be read drains every service (the safe side) until an operator says
+ * ready. */
+static void
+daemon_restore_overrides(struct daemon *d)
+{
+	struct ovfile_entry	*e;
+	size_t			 n, i, idx;
+	int64_t			 now = wall_ms();
+	char			 when[32];
+
+	switch (ovfile_load(d->ovfile, &e, &n)) {
+	case OVFILE_NONE:
+		return;
+	case OVFILE_BAD:
+		for (i = 0; i < d->nsvcs; i++) {
+			struct svc_override_info info = { .since = now };
+
+			snprintf(info.by, sizeof(info.by), "hapwatch: the "
+			    "overrides file was unreadable");
+			(void)svc_set_override(&d->svcs[i], OVR_DRAIN, &info);
+			(void)daemon_drain_sync(d, i);
+		}
+		log_errx("overrides: every service is drained until an "
+		    "operator says ready");
+		ovfile_save(d->ovfile, d->conf, d->svcs);
+		return;
+	case OVFILE_OK:
+		break;
+	}
+	for (i = 0; i < n; i++) {
+		idx = conf_service_index(d->conf, e[i].service);
+		if (idx == CONF_NONE) {
+			log_warnx("overrides: service %s is gone from the "
+			    "config: its %s is dropped", e[i].service,
+			    svc_override_name(e[i].o));
+			continue;
+		}
+		if (e[i].info.until > 0 && e[i].info.until <= now) {
+			log_notice("overrides: the %s of %s ended while hapwatch "
+			    "was stopped", svc_override_name(e[i].o),
+			    e[i].service);
+			continue;
+		}
+		fmt_rfc3339(e[i].info.since, when, sizeof(when));
+		log_notice("service %s: %s by %s since %s, kept across the "
+		    "restart", e[i].service, svc_override_name(e[i].o),
+		    e[i].info.by, when);
+		(void)svc_set_override(&d->svcs[idx], e[i].o, &e[i].info);
+		(void)daemon_drain_sync(d, idx);
+	}
+	free(e);
+	ovfile_save(d->ovfile, d->conf, d->svcs);
 }
 
 /* ---- HAProxy ---- */
@@ -384,8 +669,10 @@ daemon_poll_cb(void *arg, struct poll_result *res)
 		log_debug("stats: %s", res->detail);
 	}
 	daemon_evaluate(d);
-	/* Frontend control retries what HAProxy did not confirm. */
+	/* Frontend control retries what HAProxy did not confirm; drains
+	 * read the frontends' new totals. */
 	d->dirty |= DIRTY_VERDICTS;
+	d->judge_drains = true;
 	if (!d->ready_sent) {
 		d->ready_sent = true;
 		sd_notifyf("READY=1\nSTATUS=%s", daemon_status_line(d));
@@ -418,11 +705,30 @@ daemon_make_poller(struct daemon *d, const struct conf *conf)
 static void
 daemon_set_plan(struct daemon *d, const struct conf *conf)
 {
-	struct poll_plan	plan;
+	struct poll_plan	  plan;
+	const char		**fes = NULL;
+	const char *const	 *names;
+	size_t			  i, k, j, n, nfe = 0;
 
 	plan_build(conf, &plan);
+	/* The frontends of the drains in progress (only while they run). */
+	for (i = 0; i < d->nsvcs; i++) {
+		if (d->drains[i] == NULL)
+			continue;
+		n = drain_frontends(d->drains[i], &names);
+		fes = xrealloc(fes, (nfe + n) * sizeof(*fes));
+		for (k = 0; k < n; k++) {
+			for (j = 0; j < nfe && strcmp(fes[j], names[k]) != 0; j++)
+				;
+			if (j == nfe)
+				fes[nfe++] = names[k];
+		}
+	}
+	plan.frontends = fes;
+	plan.nfrontends = nfe;
 	poller_set_plan(d->poller, &plan);
 	plan_free(&plan);
+	free(fes);
 	log_debug("stats request: %s", poller_request(d->poller));
 }
 
@@ -457,6 +763,9 @@ daemon_view(void *arg, struct view *v)
 	v->started_wall = d->started_wall;
 	v->svcs = d->svcs;
 	v->nsvcs = d->nsvcs;
+	v->drains = (const struct drain *const *)d->drains;
+	v->probers = d->probers;
+	v->ovfile = d->ovfile;
 	v->haproxy.source = d->stats_shown;
 	v->haproxy.snap = d->hap.snap;
 	v->haproxy.polled = d->poller != NULL;
@@ -476,10 +785,11 @@ daemon_view(void *arg, struct view *v)
 	v->metrics = d->metrics;
 }
 
-static void
-daemon_admin_override(void *arg, size_t idx, enum svc_override o)
+static int
+daemon_admin_override(void *arg, size_t idx, const struct override_req *rq,
+    char *msg, size_t msglen)
 {
-	daemon_override(arg, idx, o);
+	return daemon_override(arg, idx, rq, msg, msglen);
 }
 
 static bool
@@ -505,6 +815,7 @@ daemon_responder_env(struct daemon *d, const struct conf *conf,
 {
 	env->base = d->base;
 	env->metrics = d->metrics;
+	env->probers = d->probers;
 	env->conf = conf;
 	env->svcs = svcs;
 	env->admin = &daemon_admin_ops;
@@ -630,23 +941,69 @@ reload_prepare(struct daemon *d, struct staged *st)
 	return true;
 }
 
+/* Services carry their state, override and drain over by name; the
+ * probers follow them to their new index. */
 static void
 reload_services(struct daemon *d, const struct conf *nc)
 {
-	struct svc	*svcs = xcalloc(nc->nservices, sizeof(*svcs));
-	size_t		 i, old;
+	struct svc	 *svcs = xcalloc(nc->nservices, sizeof(*svcs));
+	struct drain	**drains = xcalloc(nc->nservices, sizeof(*drains));
+	size_t		 *map = xcalloc(d->nsvcs + 1, sizeof(*map));
+	size_t		  i, old;
 
+	for (i = 0; i < d->nsvcs; i++)
+		map[i] = SIZE_MAX;
 	for (i = 0; i < nc->nservices; i++) {
 		svc_init(&svcs[i], &nc->services[i]);
 		old = conf_service_index(d->conf, nc->services[i].name);
-		if (old != CONF_NONE)
-			svc_inherit(&svcs[i], &d->svcs[old]);
+		if (old == CONF_NONE)
+			continue;
+		svc_inherit(&svcs[i], &d->svcs[old]);
+		map[old] = i;
+		drains[i] = d->drains[old];
+		d->drains[old] = NULL;
 	}
-	for (i = 0; i < d->nsvcs; i++)
+	for (i = 0; i < d->nsvcs; i++) {
+		drain_end(d->drains[i], d->probers);	/* services gone */
 		svc_clear(&d->svcs[i]);
+	}
+	probers_remap(d->probers, map, d->nsvcs);
+	free(map);
 	free(d->svcs);
+	free(d->drains);
 	d->svcs = svcs;
+	d->drains = drains;
 	d->nsvcs = nc->nservices;
+}
+
+/* The drains carried over watch what the new config says. */
+static void
+reload_drains(struct daemon *d)
+{
+	struct drain_watch	 w;
+	const char		**names;
+	size_t			 i;
+
+	for (i = 0; i < d->nsvcs; i++) {
+		if (d->drains[i] == NULL)
+			continue;
+		names = daemon_drain_names(d->conf, i);
+		daemon_drain_watch(d->conf, i, &w, names);
+		drain_rewatch(d->drains[i], i, &w);
+		free(names);
+	}
+	d->judge_drains = true;
+}
+
+/* The state directory moved: the overrides go with it. */
+static void
+reload_ovfile(struct daemon *d, const struct conf *old)
+{
+	if (strcmp(conf_state_dir(old), conf_state_dir(d->conf)) != 0) {
+		ovfile_free(d->ovfile);
+		d->ovfile = ovfile_new(d->base, conf_state_dir(d->conf));
+	}
+	ovfile_save(d->ovfile, d->conf, d->svcs);
 }
 
 /* Listeners at a kept address keep their socket: the same kind adopts
@@ -689,9 +1046,9 @@ reload_listeners(struct daemon *d, struct staged *st)
 
 /* The stats source: the same poller with a new plan, or a new poller. */
 static void
-reload_poller(struct daemon *d, const struct conf *nc)
+reload_poller(struct daemon *d, const struct conf *oc, const struct conf *nc)
 {
-	const struct conf_haproxy	*o = &d->conf->haproxy, *n = &nc->haproxy;
+	const struct conf_haproxy	*o = &oc->haproxy, *n = &nc->haproxy;
 	struct poller_timing		 t = { n->interval, n->timeout, n->settle };
 	char				 shown[256];
 
@@ -728,9 +1085,11 @@ reload_commit(struct daemon *d, struct staged *st)
 	}
 	/* Hold verdicts until a poll with the new plan answers. */
 	d->hap.await_plan = true;
-	reload_poller(d, st->conf);
 	d->conf = st->conf;
 	st->conf = NULL;
+	reload_drains(d);
+	reload_poller(d, old, d->conf);
+	reload_ovfile(d, old);
 	probes = daemon_make_probes(d, d->conf);
 	probeset_inherit(probes, d->probes);
 	probeset_free(d->probes);
@@ -1002,11 +1361,18 @@ daemon_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 	if (d->base == NULL)
 		fatalx("cannot create the event base");
 	d->metrics = metrics_new();
+	d->probers = probers_new(PROBERS_MAX);
 	d->nsvcs = conf->nservices;
 	d->svcs = xcalloc(d->nsvcs, sizeof(*d->svcs));
 	for (i = 0; i < d->nsvcs; i++)
 		svc_init(&d->svcs[i], &conf->services[i]);
+	d->drains = xcalloc(d->nsvcs, sizeof(*d->drains));
 	d->eval_ev = evtimer_new(d->base, daemon_eval_cb, d);
+	d->drain_ev = evtimer_new(d->base, daemon_drain_cb, d);
+	d->until_ev = evtimer_new(d->base, daemon_until_cb, d);
+	d->ovfile = ovfile_new(d->base, conf_state_dir(conf));
+	daemon_restore_overrides(d);
+	daemon_arm_until(d);
 	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
 		d->signals[i] = evsignal_new(d->base, sigs[i], daemon_signal_cb, d);
 		evsignal_add(d->signals[i], NULL);
@@ -1079,6 +1445,11 @@ daemon_free(struct daemon *d)
 	probeset_free(d->probes);
 	childmgr_free(d->children);
 	curlev_free(d->curl);
+	ovfile_free(d->ovfile);
+	for (i = 0; i < d->nsvcs; i++)
+		if (d->drains != NULL)
+			drain_end(d->drains[i], d->probers);
+	free(d->drains);
 	reap_now();
 	for (i = 0; i < d->nsvcs; i++)
 		svc_clear(&d->svcs[i]);
@@ -1090,6 +1461,10 @@ daemon_free(struct daemon *d)
 			event_free(d->signals[i]);
 	if (d->eval_ev != NULL)
 		event_free(d->eval_ev);
+	if (d->drain_ev != NULL)
+		event_free(d->drain_ev);
+	if (d->until_ev != NULL)
+		event_free(d->until_ev);
 	if (d->stop_ev != NULL)
 		event_free(d->stop_ev);
 	if (d->stop_step != NULL)
@@ -1097,6 +1472,7 @@ daemon_free(struct daemon *d)
 	if (d->house_ev != NULL)
 		event_free(d->house_ev);
 	metrics_free(d->metrics);
+	probers_free(d->probers);
 	conf_free(d->conf);
 	free(d->conf_path);
 	overrides_free(&d->ov);

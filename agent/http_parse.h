@@ -37,6 +37,9 @@ struct http_req {
 	const char	*auth;		/* Authorization value, or NULL */
 	size_t		 authlen;
 	size_t		 head_len;	/* bytes of the head, blank line included */
+	/* Set by the caller once the body has come (Content-Length). */
+	const char	*body;
+	size_t		 bodylen;
 };
 
 /*

@@ -24,6 +24,7 @@
 #include "http_parse.h"
 #include "listener.h"
 #include "metrics.h"
+#include "probers.h"
 #include "proxyproto.h"
 #include "responder.h"
 #include "service.h"
@@ -72,6 +73,7 @@ struct hconn {
 	int64_t		 req_start;	/* first byte of a partial request, or
 					 * the accept, or the end of a stall */
 	int64_t		 linger_until;
+	struct prober_addr src;		/* the peer, or its PROXY source */
 	bool		 pp_pending;	/* PROXY header still expected */
 	bool		 answered;	/* an answer was sent: idle rules now */
 	bool		 closing;	/* close once out is sent */
@@ -173,9 +175,10 @@ hconn_fail(struct hconn *c, enum conn_error e)
 /* ---- routing ---- */
 
 static void
-http_health(struct http_responder *hr, size_t pi, const struct http_req *req,
+http_health(struct hconn *c, size_t pi, const struct http_req *req,
     enum conn_mode cm, struct sbuf *out)
 {
+	struct http_responder	*hr = c->r;
 	const struct conf_path	*p = &hr->conf->paths[pi];
 	const struct svc	*s = &hr->env.svcs[p->svc];
 	struct path_answer	*a;
@@ -207,6 +210,9 @@ http_health(struct http_responder *hr, size_t pi, const struct http_req *req,
 		    (size_t)n);
 	}
 	metrics_http_code(hr->env.metrics, code);
+	if (c->src.family != 0)
+		probers_seen(hr->env.probers, p->svc, PROBER_HTTP, &c->src,
+		    code >= 200 && code < 300);
 	sbuf_append(out, r->data, r->len);
 }
 
@@ -240,9 +246,10 @@ http_admin(struct http_responder *hr, const struct http_req *req,
 
 /* Answer one parsed request into out. */
 static void
-http_route(struct http_responder *hr, const struct http_req *req,
-    enum conn_mode cm, struct sbuf *out)
+http_route(struct hconn *hc, const struct http_req *req, enum conn_mode cm,
+    struct sbuf *out)
 {
+	struct http_responder		*hr = hc->r;
 	const struct conf_listen	*c = hr->conf;
 	size_t				 i;
 
@@ -250,7 +257,7 @@ http_route(struct http_responder *hr, const struct http_req *req,
 		if (!path_is(req, c->paths[i].path))
 			continue;
 		if (req->method == HTTP_GET || req->method == HTTP_HEAD)
-			http_health(hr, i, req, cm, out);
+			http_health(hc, i, req, cm, out);
 		else
 			http_simple(hr, out, 405, cm, false,
 			    "Allow: GET, HEAD\r\n", "method not allowed");
@@ -288,6 +295,11 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 		}
 		pos = (size_t)r;
 		c->pp_pending = false;
+		/* The load balancer's own address; v2 LOCAL (HAProxy's
+		 * check-send-proxy) has none: the connection's stands. */
+		if (!pp.local)
+			(void)prober_addr_of((const struct sockaddr *)&pp.src,
+			    &c->src);
 	}
 	while (pos < len && !c->closing) {
 		switch (http_parse_head(data + pos, len - pos, HTTP_MAX_HEAD, &req)) {
@@ -324,9 +336,11 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 			if (len - pos < need)
 				return pos;	/* wait for the body */
 		}
+		req.body = data + pos + req.head_len;
+		req.bodylen = need - req.head_len;
 		if (!req.keepalive)
 			c->closing = true;
-		http_route(hr, &req, c->closing ? CM_CLOSE :
+		http_route(c, &req, c->closing ? CM_CLOSE :
 		    req.minor == 0 ? CM_KEEP10 : CM_KEEP11, out);
 		pos += need;
 	}
@@ -564,7 +578,7 @@ hconn_write_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-http_accept(void *arg, struct listener *l, int fd)
+http_accept(void *arg, struct listener *l, int fd, const struct sockaddr *peer)
 {
 	struct http_responder	*hr = arg;
 	/* One allocation: the connection, then its read event. */
@@ -575,6 +589,7 @@ http_accept(void *arg, struct listener *l, int fd)
 	c->r = hr;
 	c->lc.fd = fd;
 	c->lc.close = hconn_close_cb;
+	(void)prober_addr_of(peer, &c->src);
 	c->pp_pending = hr->conf->accept_proxy;
 	c->req_start = mono_ms();
 	c->ev = (struct event *)(void *)((char *)c + off);

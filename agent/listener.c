@@ -160,10 +160,14 @@ listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	int		 i, fd;
 
 	for (i = 0; i < ACCEPT_BATCH && !l->full; i++) {
-		fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage	peer;
+		socklen_t		plen = sizeof(peer);
+
+		fd = accept4(lfd, (struct sockaddr *)&peer, &plen,
+		    SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd >= 0) {
 			l->retry_ms = 0;	/* EMFILE is over */
-			l->ops->accept(l->resp, l, fd);
+			l->ops->accept(l->resp, l, fd, (struct sockaddr *)&peer);
 			continue;
 		}
 		if (errno == EAGAIN || errno == EWOULDBLOCK)

@@ -6,10 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "drain.h"
 #include "listener.h"
 #include "logtrig.h"
 #include "metrics.h"
 #include "probe.h"
+#include "probers.h"
 #include "probeset.h"
 #include "service.h"
 #include "statefile.h"
@@ -17,7 +19,7 @@
 
 /* HTTP status codes counted one by one; others go to "other". */
 static const int http_codes[] = {
-	200, 202, 400, 401, 404, 405, 408, 413, 429, 431, 503, 505
+	200, 202, 400, 401, 404, 405, 408, 409, 413, 429, 431, 503, 505
 };
 #define HTTP_NCODES	ARRAY_SIZE(http_codes)
 
@@ -171,6 +173,14 @@ render_services(const struct view *v, struct sbuf *out)
 		sbuf_printf(out, "} %llu\n",
 		    (unsigned long long)v->svcs[i].transitions);
 	}
+	head(out, "hapwatch_service_drain_let_go", "gauge",
+	    "1 once the service's drain has let go (every load balancer, "
+	    "agent and frontend watched), 0 while pending or not drained.");
+	for (i = 0; i < v->nsvcs; i++) {
+		svc_series(out, "hapwatch_service_drain_let_go", &v->svcs[i]);
+		sbuf_printf(out, "} %d\n", v->drains[i] != NULL &&
+		    drain_let_go(v->drains[i]));
+	}
 	head(out, "hapwatch_condition_nbsrv", "gauge",
 	    "HAProxy's nbsrv() for each backend a service requires.");
 	for (i = 0; i < v->nsvcs; i++) {
@@ -311,6 +321,13 @@ render_probes(const struct view *v, struct sbuf *out)
 }
 
 static void
+gauge(struct sbuf *out, const char *name, const char *help, uint64_t n)
+{
+	head(out, name, "gauge", help);
+	sbuf_printf(out, "%s %llu\n", name, (unsigned long long)n);
+}
+
+static void
 counter(struct sbuf *out, const char *name, const char *help, uint64_t n)
 {
 	head(out, name, "counter", help);
@@ -338,6 +355,12 @@ render_misc(const struct view *v, const struct metrics *m, struct sbuf *out)
 	    c[MC_WEBHOOK_FAILURES] + c[MC_WEBHOOK_DROPPED]);
 	counter(out, "hapwatch_track_file_writes_total", "Track files written.",
 	    c[MC_TRACK_WRITES]);
+	gauge(out, "hapwatch_probers", "Probers (load balancers' health "
+	    "checks, agent-checks) in the table, by source address.",
+	    probers_count(v->probers));
+	counter(out, "hapwatch_prober_evictions_total", "Probers evicted from "
+	    "the full table (a scan or a flood from many addresses).",
+	    probers_evictions(v->probers));
 	counter(out, "hapwatch_config_reloads_total",
 	    "Config reloads (SIGHUP) applied.", c[MC_CONFIG_RELOADS]);
 	counter(out, "hapwatch_config_reload_failures_total",

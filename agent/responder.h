@@ -26,6 +26,8 @@
 
 struct event_base;
 struct metrics;
+struct probers;
+struct sockaddr;
 struct svc;
 struct listener;
 struct admin_ops;
@@ -33,6 +35,7 @@ struct admin_ops;
 struct responder_env {
 	struct event_base	*base;
 	struct metrics		*metrics;
+	struct probers		*probers;	/* who probes, for drains */
 	const struct conf	*conf;		/* names, for lookups */
 	const struct svc	*svcs;		/* conf->nservices, read-only */
 	const struct admin_ops	*admin;		/* admin routes (http) */
@@ -49,8 +52,9 @@ struct responder_ops {
 		    const struct responder_env *env);
 	/* Whether its socket should listen now. */
 	bool	 (*wanted)(const void *r);
-	/* Take over an accepted, non-blocking socket of l. */
-	void	 (*accept)(void *r, struct listener *l, int fd);
+	/* Take over an accepted, non-blocking socket of l, from peer. */
+	void	 (*accept)(void *r, struct listener *l, int fd,
+		    const struct sockaddr *peer);
 	/* Free; the listener has closed every connection before. */
 	void	 (*free)(void *r);
 };

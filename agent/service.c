@@ -336,11 +336,13 @@ svc_update_answer(struct svc *s)
 	switch (s->override) {
 	case OVR_MAINT:
 		state = SVC_MAINT;
-		snprintf(reason, sizeof(reason), "maint by operator");
+		snprintf(reason, sizeof(reason), "maint by %s",
+		    s->ovr.by[0] != '\0' ? s->ovr.by : "operator");
 		break;
 	case OVR_DRAIN:
 		state = SVC_DRAIN;
-		snprintf(reason, sizeof(reason), "drained by operator");
+		snprintf(reason, sizeof(reason), "drained by %s",
+		    s->ovr.by[0] != '\0' ? s->ovr.by : "operator");
 		break;
 	default:
 		state = s->up ? SVC_UP : SVC_DOWN;
@@ -415,8 +417,13 @@ svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next)
 }
 
 int
-svc_set_override(struct svc *s, enum svc_override o)
+svc_set_override(struct svc *s, enum svc_override o,
+    const struct svc_override_info *info)
 {
 	s->override = o;
+	if (o == OVR_NONE || info == NULL)
+		memset(&s->ovr, 0, sizeof(s->ovr));
+	else
+		s->ovr = *info;
 	return svc_update_answer(s);
 }

@@ -25,6 +25,14 @@ enum svc_override {
 	OVR_MAINT,
 };
 
+/* Who set the override, how, since and until when (wall ms). */
+struct svc_override_info {
+	char		by[64];		/* "operator", "haproxy.service"... */
+	char		route[128];	/* the admin listener it came through */
+	int64_t		since;
+	int64_t		until;		/* 0: until lifted */
+};
+
 /* One evaluated condition, as /status shows it. */
 struct cond_result {
 	enum cond_kind	 kind;
@@ -68,6 +76,7 @@ struct svc {
 	char			 verdict_reason[SVC_REASON_MAX];
 	/* what listeners answer */
 	enum svc_override	 override;
+	struct svc_override_info ovr;	/* while override != OVR_NONE */
 	enum svc_state		 state;
 	char			 reason[SVC_REASON_MAX];
 	int			 weight;	/* agent percent, >= 1 while up */
@@ -98,8 +107,10 @@ int	svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next);
  * re-evaluated from the new config. */
 void	svc_inherit(struct svc *s, const struct svc *old);
 
-/* Set the operator override; returns SVC_CHG_* flags. */
-int	svc_set_override(struct svc *s, enum svc_override o);
+/* Set the operator override, with who and until when (info NULL, or
+ * OVR_NONE: none); returns SVC_CHG_* flags. */
+int	svc_set_override(struct svc *s, enum svc_override o,
+	    const struct svc_override_info *info);
 
 /* "up", "down", "drain", "maint". */
 const char *svc_state_name(enum svc_state s);

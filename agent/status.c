@@ -6,9 +6,11 @@
 
 #include <json-c/json.h>
 
+#include "drain.h"
 #include "fectl.h"
 #include "listener.h"
 #include "metrics.h"
+#include "ovfile.h"
 #include "probe.h"
 #include "probeset.h"
 #include "service.h"
@@ -100,8 +102,59 @@ status_condition(const struct cond_result *r)
 	return o;
 }
 
+/* "drain": what a drained service waits for, and since when. */
 static json_object *
-status_service(const struct svc *s)
+status_drain(const struct svc *s, const struct drain *d)
+{
+	json_object		*o = json_object_new_object();
+	json_object		*pending = json_object_new_array();
+	json_object		*done = json_object_new_array();
+	const struct drain_item	*items;
+	size_t			 i, n = drain_items(d, &items);
+
+	json_object_object_add(o, "since", json_time(s->ovr.since));
+	json_object_object_add(o, "until", json_time(s->ovr.until));
+	json_object_object_add(o, "by", json_object_new_string(s->ovr.by));
+	json_object_object_add(o, "let_go", json_object_new_boolean(
+	    drain_let_go(d)));
+	json_object_object_add(o, "at", json_time(drain_let_go_at(d)));
+	json_object_object_add(o, "summary",
+	    json_object_new_string(drain_summary(d)));
+	for (i = 0; i < n; i++) {
+		json_object *it = json_object_new_object();
+
+		json_object_object_add(it, "kind", json_object_new_string(
+		    drain_kind_name(items[i].kind)));
+		json_object_object_add(it, items[i].kind == DRAIN_FRONTEND ?
+		    "frontend" : "source", json_object_new_string(items[i].what));
+		json_object_object_add(it, "progress",
+		    json_object_new_string(items[i].progress));
+		json_object_array_add(items[i].let_go ? done : pending, it);
+	}
+	json_object_object_add(o, "pending", pending);
+	json_object_object_add(o, "done", done);
+	return o;
+}
+
+/* "override": who set it, how, since and until when. */
+static json_object *
+status_override(const struct svc *s)
+{
+	json_object	*o;
+
+	if (s->override == OVR_NONE)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "by", json_object_new_string(s->ovr.by));
+	json_object_object_add(o, "route", s->ovr.route[0] != '\0' ?
+	    json_object_new_string(s->ovr.route) : NULL);
+	json_object_object_add(o, "since", json_time(s->ovr.since));
+	json_object_object_add(o, "until", json_time(s->ovr.until));
+	return o;
+}
+
+static json_object *
+status_service(const struct svc *s, const struct drain *d)
 {
 	json_object	*o = json_object_new_object();
 	json_object	*conds = json_object_new_array();
@@ -113,6 +166,9 @@ status_service(const struct svc *s)
 	    json_object_new_string(s->up ? "up" : "down"));
 	json_object_object_add(o, "override", s->override == OVR_NONE ? NULL :
 	    json_object_new_string(svc_override_name(s->override)));
+	json_object_object_add(o, "override_by", status_override(s));
+	if (d != NULL)
+		json_object_object_add(o, "drain", status_drain(s, d));
 	json_object_object_add(o, "reason", json_object_new_string(s->reason));
 	json_object_object_add(o, "since", json_time(s->since));
 	json_object_object_add(o, "weight", json_object_new_int(s->weight));
@@ -225,6 +281,23 @@ status_statefile(const struct view *v)
 }
 
 static json_object *
+status_overrides(const struct view *v)
+{
+	struct ovfile_status	 st;
+	json_object		*o = json_object_new_object();
+
+	ovfile_status(v->ovfile, &st);
+	json_object_object_add(o, "path", json_object_new_string(st.path));
+	json_object_object_add(o, "saves", json_u64(st.saves));
+	json_object_object_add(o, "failures", json_u64(st.failures));
+	json_object_object_add(o, "error", st.error != NULL ?
+	    json_object_new_string(st.error) : NULL);
+	json_object_object_add(o, "kept_aside", st.kept_aside != NULL ?
+	    json_object_new_string(st.kept_aside) : NULL);
+	return o;
+}
+
+static json_object *
 status_config(const struct view *v)
 {
 	json_object	*o = json_object_new_object();
@@ -250,12 +323,13 @@ status_render(const struct view *v, struct sbuf *out)
 	json_object_object_add(root, "haproxy", status_haproxy(v));
 	for (i = 0; i < v->nsvcs; i++)
 		json_object_object_add(svcs, v->svcs[i].conf->name,
-		    status_service(&v->svcs[i]));
+		    status_service(&v->svcs[i], v->drains[i]));
 	json_object_object_add(root, "services", svcs);
 	json_object_object_add(root, "checks", status_checks(v));
 	json_object_object_add(root, "listeners", status_listeners(v));
 	json_object_object_add(root, "frontends", status_frontends(v));
 	json_object_object_add(root, "state_file", status_statefile(v));
+	json_object_object_add(root, "overrides_file", status_overrides(v));
 	json_object_object_add(root, "config", status_config(v));
 	sbuf_puts(out, json_object_to_json_string_ext(root,
 	    JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));

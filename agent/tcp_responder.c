@@ -110,7 +110,7 @@ tconn_proxy_cb(evutil_socket_t fd, short what, void *arg)
 }
 
 static void
-tcp_accept(void *arg, struct listener *l, int fd)
+tcp_accept(void *arg, struct listener *l, int fd, const struct sockaddr *peer)
 {
 	struct tcp_responder	*r = arg;
 	struct tconn		*c = xcalloc(1, sizeof(*c));

@@ -22,6 +22,9 @@ struct probeset;
 struct statefile;
 struct logtrig;
 struct metrics;
+struct drain;
+struct probers;
+struct ovfile;
 
 /* What the daemon knows of HAProxy right now. */
 struct view_haproxy {
@@ -43,6 +46,9 @@ struct view {
 	int64_t				 started_wall;
 	const struct svc		*svcs;		/* conf->nservices */
 	size_t				 nsvcs;
+	const struct drain *const	*drains;	/* per service, or NULL */
+	const struct probers		*probers;
+	const struct ovfile		*ovfile;
 	struct view_haproxy		 haproxy;
 	const struct listener *const	*listeners;
 	size_t				 nlisteners;

@@ -255,6 +255,11 @@ class Env:
         self.test_id = test_id
         self._ports = []
         self.procs = []
+        # hapwatch keeps the operators' overrides under its state
+        # directory: this test's own, never the machine's /var/lib/hapwatch
+        # (and never another test's). Every process started from now on
+        # inherits it, as systemd's StateDirectory= would set it.
+        os.environ["STATE_DIRECTORY"] = self.path("state")
 
     def path(self, name):
         return os.path.join(self.dir, name)

@@ -47,7 +47,11 @@ class HooksTest(H.Case):
         self.hw = self.hapwatch({
             "haproxy": {"stats": self.hap.stats_url, "interval": "100ms",
                         "timeout": "1s", "settle": "0s"},
-            "services": {"web": {"require": [{"backend": "app"}]}},
+            # A drain watching a frontend HAProxy does not have never
+            # lets go: the hooks here run for transitions only (let_go has
+            # tests of its own, in test_drain).
+            "services": {"web": {"require": [{"backend": "app"}],
+                                 "drain_frontends": ["fe_nowhere"]}},
             "notify": notify}).start()
         self.hw.wait_state("web", "up")
 

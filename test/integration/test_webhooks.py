@@ -52,7 +52,11 @@ class WebhooksTest(H.Case):
         self.hw = self.hapwatch({
             "haproxy": {"stats": self.hap.stats_url, "interval": "100ms",
                         "timeout": "1s", "settle": "0s"},
-            "services": {"web": {"require": [{"backend": "app"}]},
+            # A drain watching a frontend HAProxy does not have never
+            # lets go: only transitions are posted here (the let_go
+            # event has tests of its own, in test_drain).
+            "services": {"web": {"require": [{"backend": "app"}],
+                                 "drain_frontends": ["fe_nowhere"]},
                          "other": {"require": [{"backend": "app"}]}},
             "listen": [{"http": "127.0.0.1:%d" % self.port,
                         "paths": {HEALTH: "web"}}],
@@ -244,7 +248,8 @@ class WebhooksTest(H.Case):
         self.hw = self.hapwatch({
             "haproxy": {"stats": self.hap.stats_url, "interval": "100ms",
                         "settle": "0s"},
-            "services": {"web": {"require": [{"backend": "app"}]}},
+            "services": {"web": {"require": [{"backend": "app"}],
+                                 "drain_frontends": ["fe_nowhere"]}},
             "notify": [{"webhook": ctl.url + "/x"}]}).start()
         self.hw.wait_state("web", "up")
         c = H.Conn(port)
