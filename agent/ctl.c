@@ -43,7 +43,16 @@ struct ctl {
 	const char	*token;
 	bool		 json;
 	char		 err[CURL_ERROR_SIZE];
+	/* drain, ready, maint */
+	bool		 wait;		/* drain --wait */
+	int64_t		 timeout_ms;	/* --timeout, default 10m */
+	const char	*for_dur;	/* --for DUR */
+	const char	*by;		/* --by WHO */
+	const char	*if_by;		/* ready --if-by WHO */
 };
+
+#define CTL_WAIT_DEFAULT_MS	(10 * 60 * 1000)
+#define CTL_WAIT_POLL_MS	200
 
 struct reply {
 	long		code;
@@ -61,10 +70,11 @@ ctl_body(char *p, size_t size, size_t n, void *arg)
 	return size * n;
 }
 
-/* One request; false (with the reason printed) if no answer came. */
+/* One request (body: a POST's, or NULL); false (with the reason printed)
+ * if no answer came. */
 static bool
-ctl_request(struct ctl *c, const char *method, const char *path,
-    struct reply *r)
+ctl_request_body(struct ctl *c, const char *method, const char *path,
+    const char *body, struct reply *r)
 {
 	bool			 is_url = strstr(c->socket, "://") != NULL;
 	char			*url, *auth = NULL;
@@ -83,11 +93,14 @@ ctl_request(struct ctl *c, const char *method, const char *path,
 		auth = xasprintf("Authorization: Bearer %s", c->token);
 		hdrs = curl_slist_append(hdrs, auth);
 	}
+	if (body != NULL && body[0] != '\0')
+		hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	curl_easy_setopt(easy, CURLOPT_URL, url);
 	curl_easy_setopt(easy, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(easy, CURLOPT_CUSTOMREQUEST, method);
 	if (strcmp(method, "POST") == 0)
-		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
+		curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body != NULL ? body :
+		    "");
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ctl_body);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)CTL_TIMEOUT_MS);
@@ -118,6 +131,13 @@ ctl_request(struct ctl *c, const char *method, const char *path,
 		fprintf(stderr, "hapwatch ctl: %s: %s\n", c->socket,
 		    c->err[0] != '\0' ? c->err : curl_easy_strerror(rc));
 	return false;
+}
+
+static bool
+ctl_request(struct ctl *c, const char *method, const char *path,
+    struct reply *r)
+{
+	return ctl_request_body(c, method, path, NULL, r);
 }
 
 /* A reply that is not 2xx (unauthorized, no such service): the request
@@ -239,6 +259,125 @@ ctl_check(struct ctl *c, const char *svc)
 	return rc;
 }
 
+/* The optional body of an override: {"by", "for", "if_by"}. */
+static char *
+ctl_override_body(const struct ctl *c)
+{
+	json_object	*o = json_object_new_object();
+	char		*body;
+
+	if (c->by != NULL)
+		json_object_object_add(o, "by", json_object_new_string(c->by));
+	if (c->for_dur != NULL)
+		json_object_object_add(o, "for",
+		    json_object_new_string(c->for_dur));
+	if (c->if_by != NULL)
+		json_object_object_add(o, "if_by",
+		    json_object_new_string(c->if_by));
+	body = json_object_object_length(o) == 0 ? NULL :
+	    xstrdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return body;
+}
+
+/* Whether service s's drain has let go; *line says what it waits for. */
+static bool
+ctl_drain_done(json_object *s, const char *name, char *line, size_t len,
+    bool *lifted)
+{
+	json_object	*dr, *lg;
+
+	*lifted = strcmp(jstr(s, "state", ""), "drain") != 0;
+	if (*lifted) {
+		snprintf(line, len, "%s: no longer drained (%s: %s)", name,
+		    jstr(s, "state", "?"), jstr(s, "reason", ""));
+		return false;
+	}
+	if (!json_object_object_get_ex(s, "drain", &dr) || dr == NULL) {
+		snprintf(line, len, "%s: drained, its watch not started yet", name);
+		return false;
+	}
+	snprintf(line, len, "%s: %s", name, jstr(dr, "summary", "?"));
+	return json_object_object_get_ex(dr, "let_go", &lg) &&
+	    json_object_get_boolean(lg);
+}
+
+/* One look at /status: 0 every drain watched has let go, 1 one was
+ * lifted, -1 not yet, or the ctl exit status when /status fails. */
+static int
+ctl_drain_poll(struct ctl *c, const char *svc, struct sbuf *line)
+{
+	json_object	*st, *svcs;
+	char		 one[512];
+	bool		 all = true, lifted;
+	int		 rc;
+
+	if ((st = ctl_status_json(c, &rc)) == NULL)
+		return rc == CTL_OK ? CTL_CANNOT_ASK : rc;
+	sbuf_reset(line);
+	json_object_object_get_ex(st, "services", &svcs);
+	json_object_object_foreach(svcs, name, v) {
+		if (svc != NULL && strcmp(name, svc) != 0)
+			continue;
+		all = ctl_drain_done(v, name, one, sizeof(one), &lifted) && all;
+		sbuf_printf(line, "%s%s", line->len > 0 ? "; " : "", one);
+		if (lifted) {
+			json_object_put(st);
+			return CTL_NOT_UP;
+		}
+	}
+	json_object_put(st);
+	return all ? CTL_OK : -1;
+}
+
+/*
+ * drain --wait: report progress until every drain asked for has let go
+ * (exit 0), one was lifted (1), or the timeout (1, the drain stays: the
+ * operator asked for it). One updating line on a terminal, a line per
+ * change otherwise.
+ */
+static int
+ctl_drain_wait(struct ctl *c, const char *svc)
+{
+	struct sbuf	 line = { 0 }, last = { 0 };
+	int64_t		 t0 = mono_ms(), deadline = t0 + c->timeout_ms;
+	struct timespec	 ts = { 0, CTL_WAIT_POLL_MS * 1000 * 1000 };
+	bool		 tty = isatty(STDOUT_FILENO);
+	int		 rc;
+
+	for (;;) {
+		rc = ctl_drain_poll(c, svc, &line);
+		if (rc >= 0 || mono_ms() >= deadline)
+			break;
+		if (last.data == NULL || strcmp(last.data, line.data) != 0) {
+			if (tty)
+				printf("\r\033[K%.*s", 200, line.data);
+			else
+				printf("%s\n", line.data);
+			fflush(stdout);
+			sbuf_reset(&last);
+			sbuf_puts(&last, line.data);
+		}
+		nanosleep(&ts, NULL);
+	}
+	if (tty && last.data != NULL)
+		printf("\r\033[K");
+	if (rc == CTL_OK)
+		printf("%s (after %.1fs)\n", line.data,
+		    (double)(mono_ms() - t0) / 1000);
+	else if (rc == CTL_NOT_UP)
+		fprintf(stderr, "hapwatch ctl: %s\n", line.data);
+	else if (rc < 0) {
+		fprintf(stderr, "hapwatch ctl: not let go after %llds: %s\n",
+		    (long long)c->timeout_ms / 1000, line.data != NULL ?
+		    line.data : "?");
+		rc = CTL_NOT_UP;
+	}
+	sbuf_free(&line);
+	sbuf_free(&last);
+	return rc;
+}
+
 static int
 ctl_override(struct ctl *c, const char *action, const char *svc)
 {
@@ -246,18 +385,26 @@ ctl_override(struct ctl *c, const char *action, const char *svc)
 	char		*path = svc != NULL ?
 			    xasprintf("/services/%s/%s", svc, action) :
 			    xasprintf("/services/%s", action);
+	char		*body = ctl_override_body(c);
 	int		 rc = CTL_CANNOT_ASK;
 
-	if (ctl_request(c, "POST", path, &r)) {
+	if (ctl_request_body(c, "POST", path, body, &r)) {
 		if (r.code == 200) {
 			printf("%s", r.body.data != NULL ? r.body.data : "ok\n");
 			rc = CTL_OK;
+		} else if (r.code == 409) {
+			/* --if-by: another's override, left as is. */
+			printf("%s", r.body.data != NULL ? r.body.data : "\n");
+			rc = CTL_NOT_UP;
 		} else {
 			rc = ctl_refused(&r);
 		}
 		sbuf_free(&r.body);
 	}
+	free(body);
 	free(path);
+	if (rc == CTL_OK && c->wait)
+		rc = ctl_drain_wait(c, svc);
 	return rc;
 }
 
@@ -311,7 +458,11 @@ ctl_usage(void)
 {
 	fprintf(stderr,
 	    "usage: hapwatch ctl [-s SOCKET|URL] [--token TOKEN] status [--json]\n"
-	    "       hapwatch ctl [-s SOCKET|URL] drain|ready|maint [SERVICE]\n"
+	    "       hapwatch ctl [-s SOCKET|URL] drain [--wait [--timeout DUR]] "
+	    "[--for DUR] [--by WHO] [SERVICE]\n"
+	    "       hapwatch ctl [-s SOCKET|URL] maint [--for DUR] [--by WHO] "
+	    "[SERVICE]\n"
+	    "       hapwatch ctl [-s SOCKET|URL] ready [--if-by WHO] [SERVICE]\n"
 	    "       hapwatch ctl [-s SOCKET|URL] check SERVICE\n"
 	    "       hapwatch ctl [-s SOCKET|URL] save-state\n"
 	    "(default socket: %s)\n"
@@ -319,6 +470,60 @@ ctl_usage(void)
 	    "      3 could not ask (no daemon, permission, unknown service)\n",
 	    CTL_DEFAULT_SOCKET);
 	return CTL_USAGE;
+}
+
+/* The options of drain, ready and maint, after the command; false on a
+ * usage error (an unknown option, a bad duration, one that does not go
+ * with the command). */
+static bool
+ctl_override_opts(struct ctl *c, const char *cmd, int *argc, char ***argv)
+{
+	enum { O_WAIT = 1, O_TIMEOUT, O_FOR, O_BY, O_IF_BY };
+	static const struct option longopts[] = {
+		{ "wait", no_argument, NULL, O_WAIT },
+		{ "timeout", required_argument, NULL, O_TIMEOUT },
+		{ "for", required_argument, NULL, O_FOR },
+		{ "by", required_argument, NULL, O_BY },
+		{ "if-by", required_argument, NULL, O_IF_BY },
+		{ NULL, 0, NULL, 0 },
+	};
+	bool	drain = strcmp(cmd, "drain") == 0;
+	bool	ready = strcmp(cmd, "ready") == 0;
+	int64_t	ms;
+	int	ch;
+
+	optind = 0;		/* anew, options anywhere after the command */
+	while ((ch = getopt_long(*argc, *argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case O_WAIT:
+			c->wait = true;
+			break;
+		case O_TIMEOUT:
+			if (!parse_duration(optarg, &c->timeout_ms) ||
+			    c->timeout_ms <= 0)
+				return false;
+			break;
+		case O_FOR:
+			if (!parse_duration(optarg, &ms) || ms <= 0)
+				return false;
+			c->for_dur = optarg;
+			break;
+		case O_BY:
+			c->by = optarg;
+			break;
+		case O_IF_BY:
+			c->if_by = optarg;
+			break;
+		default:
+			return false;
+		}
+	}
+	if ((c->wait && !drain) || (c->for_dur != NULL && ready) ||
+	    ((c->by != NULL) && ready) || (c->if_by != NULL && !ready))
+		return false;
+	*argc -= optind;
+	*argv += optind;
+	return *argc <= 1;
 }
 
 static int
@@ -333,9 +538,12 @@ ctl_run(struct ctl *c, int argc, char **argv)
 		return ctl_status(c);
 	if (strcmp(cmd, "check") == 0 && argc == 2)
 		return ctl_check(c, argv[1]);
-	if ((strcmp(cmd, "drain") == 0 || strcmp(cmd, "ready") == 0 ||
-	    strcmp(cmd, "maint") == 0) && argc <= 2)
-		return ctl_override(c, cmd, argc == 2 ? argv[1] : NULL);
+	if (strcmp(cmd, "drain") == 0 || strcmp(cmd, "ready") == 0 ||
+	    strcmp(cmd, "maint") == 0) {
+		if (!ctl_override_opts(c, cmd, &argc, &argv))
+			return ctl_usage();
+		return ctl_override(c, cmd, argc == 1 ? argv[0] : NULL);
+	}
 	if (strcmp(cmd, "save-state") == 0 && argc == 1)
 		return ctl_save_state(c);
 	return ctl_usage();
@@ -356,6 +564,7 @@ ctl_main(int argc, char **argv)
 
 	memset(&c, 0, sizeof(c));
 	c.socket = CTL_DEFAULT_SOCKET;
+	c.timeout_ms = CTL_WAIT_DEFAULT_MS;
 	c.token = getenv("HAPWATCH_TOKEN");
 	/* Options may come before or after the command ("status --json"). */
 	while ((ch = getopt_long(argc, argv, "+s:t:jh", longopts, NULL)) != -1) {

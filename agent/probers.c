@@ -265,7 +265,9 @@ probers_watch(struct probers *p, size_t svc, int64_t since)
 	for (i = 0; i < p->n; i++) {
 		struct prober *e = &p->e[i].p;
 
-		if (e->svc != svc || e->last_seen < since)
+		/* A load balancer probes over and over: a one-off connection
+		 * (an operator's curl, a port scan) is not one. */
+		if (e->svc != svc || e->last_seen < since || e->probes < 2)
 			continue;
 		e->watched = true;
 		e->refused = 0;
@@ -341,6 +343,18 @@ probers_remap(struct probers *p, const size_t *map, size_t nmap)
 		p->index[k] = i + 1;
 		i++;
 	}
+}
+
+size_t
+probers_recent(const struct probers *p, const struct prober **out,
+    size_t max)
+{
+	size_t		n = 0;
+	uint32_t	i;
+
+	for (i = p->tail; i != NIL && n < max; i = p->e[i].prev)
+		out[n++] = &p->e[i].p;
+	return n;
 }
 
 size_t

@@ -66,7 +66,9 @@ void		 probers_seen(struct probers *p, size_t svc,
 		    bool accepted);
 
 /* A drain of svc begins: watch every prober of svc seen since `since`
- * (mono ms), their refusals counted from now. Returns how many. */
+ * (mono ms), and more than once (a load balancer probes over and over; a
+ * one-off connection is not one), their refusals counted from now.
+ * Returns how many. */
 size_t		 probers_watch(struct probers *p, size_t svc, int64_t since);
 /* The drain of svc ended: watch its probers no more. */
 void		 probers_unwatch(struct probers *p, size_t svc);
@@ -84,6 +86,9 @@ bool		 probers_take_news(struct probers *p);
  * service, or SIZE_MAX for one that is gone (its entries are dropped). */
 void		 probers_remap(struct probers *p, const size_t *map, size_t nmap);
 
+/* Up to max probers, the most recently seen first. */
+size_t		 probers_recent(const struct probers *p,
+		    const struct prober **out, size_t max);
 size_t		 probers_count(const struct probers *p);
 uint64_t	 probers_evictions(const struct probers *p);
 

@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "ovfile.h"
 #include "probe.h"
+#include "probers.h"
 #include "probeset.h"
 #include "service.h"
 #include "statefile.h"
@@ -28,6 +29,8 @@ json_time(int64_t wall)
 	fmt_rfc3339(wall, buf, sizeof(buf));
 	return json_object_new_string(buf);
 }
+
+#define STATUS_PROBERS	64	/* shown in /status */
 
 static json_object *
 json_u64(uint64_t n)
@@ -280,6 +283,39 @@ status_statefile(const struct view *v)
 	return o;
 }
 
+/* Who probes: the most recent probers (the table holds up to
+ * PROBERS_MAX). */
+static json_object *
+status_probers(const struct view *v)
+{
+	const struct prober	*ps[STATUS_PROBERS];
+	json_object		*a = json_object_new_array();
+	int64_t			 now = mono_ms();
+	size_t			 i, n = probers_recent(v->probers, ps,
+				    STATUS_PROBERS);
+	char			 addr[64];
+
+	for (i = 0; i < n; i++) {
+		json_object *o = json_object_new_object();
+
+		prober_addr_str(&ps[i]->addr, addr, sizeof(addr));
+		json_object_object_add(o, "service", json_object_new_string(
+		    v->conf->services[ps[i]->svc].name));
+		json_object_object_add(o, "kind", json_object_new_string(
+		    ps[i]->kind == PROBER_AGENT ? "agent" : "http"));
+		json_object_object_add(o, "source", json_object_new_string(addr));
+		json_object_object_add(o, "probes", json_u64(ps[i]->probes));
+		json_object_object_add(o, "interval_ms",
+		    json_object_new_int64(ps[i]->interval));
+		json_object_object_add(o, "last_ms_ago",
+		    json_object_new_int64(now - ps[i]->last_seen));
+		json_object_object_add(o, "refused",
+		    json_object_new_int64(ps[i]->refused));
+		json_object_array_add(a, o);
+	}
+	return a;
+}
+
 static json_object *
 status_overrides(const struct view *v)
 {
@@ -327,6 +363,7 @@ status_render(const struct view *v, struct sbuf *out)
 	json_object_object_add(root, "services", svcs);
 	json_object_object_add(root, "checks", status_checks(v));
 	json_object_object_add(root, "listeners", status_listeners(v));
+	json_object_object_add(root, "probers", status_probers(v));
 	json_object_object_add(root, "frontends", status_frontends(v));
 	json_object_object_add(root, "state_file", status_statefile(v));
 	json_object_object_add(root, "overrides_file", status_overrides(v));
