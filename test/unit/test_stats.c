@@ -434,6 +434,49 @@ test_csv_header_only(void **state)
 		stats_snapshot_free(&snap);
 	}
 }
+/*
+ * Right after start, before most first checks: 2.6-3.2 show "UP 1/3",
+ * 3.4 "UP -1/3" (slow: rise 2 fall 3) and "UP 0/1" (rise 1 fall 1), and
+ * HAProxy counts them all in act. So must hapwatch: every backend's usable
+ * servers are its row's act and bck.
+ */
+static void
+test_csv_startup(void **state)
+{
+	struct hap_snapshot		 snap;
+	const struct hap_backend	*be;
+	char				*buf;
+	size_t				 len, v, i;
+
+	(void)state;
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		buf = cap_slurp(cap_versions[v], "show_stat_startup.csv", &len);
+		/* The case is in the capture. */
+		assert_non_null(strstr(buf, strcmp(cap_versions[v], "hap34") ==
+		    0 ? "\nslow,s1,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP -1/3," :
+		    "\nslow,s1,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP 1/3,"));
+		memset(&snap, 0, sizeof(snap));
+		parse_ok(&snap, buf, len);
+		assert_int_equal(snap.nbackends, nwant(cap_versions[v]));
+		for (i = 0; i < snap.nbackends; i++) {
+			be = &snap.backends[i];
+			assert_true(be->has_row);
+			if (be->srv_active_usable != be->act ||
+			    be->srv_backup_usable != be->bck)
+				fail_msg("%s %s: %d/%d usable, HAProxy's row says "
+				    "act %d bck %d", cap_versions[v], be->name,
+				    be->srv_active_usable, be->srv_backup_usable,
+				    be->act, be->bck);
+		}
+		be = find(&snap, "slow");
+		assert_int_equal(be->act, 3);
+		assert_int_equal(hap_capacity(be, hap_nbsrv(be->act, be->bck,
+		    false)), 100);
+		stats_snapshot_free(&snap);
+		free(buf);
+	}
+}
+
 static void
 test_csv_quoting(void **state)
 {
@@ -742,6 +785,8 @@ test_server_usable(void **state)
 {
 	static const char *const yes[] = {
 		"UP", "UP 1/3", "UP 2/3", "UP 12/345", "no check",
+		/* 3.4, before the first check (rise 2 fall 3, rise 1 fall 1) */
+		"UP -1/3", "UP 0/1", "UP -12/345",
 	};
 	static const char *const no[] = {
 		"DOWN", "DOWN 1/2", "DOWN (agent)", "NOLB", "NOLB 1/2",
@@ -750,6 +795,8 @@ test_server_usable(void **state)
 		/* not HAProxy's */
 		"", "U", "up", "UP ", "UP 1", "UP 1/", "UP /3", "UP 1/3x",
 		"UP x/3", "UP 1//3", "UP  1/3", "UPX", "UP (agent)",
+		"UP --1/3", "UP -/3", "UP - 1/3", "UP 1/-3", "UP -1/", "UP -",
+		"UP +1/3", "DOWN -1/3",
 		"UP (2/3)", "no check ", "No check", "OPEN",
 	};
 	size_t	 i;
@@ -1057,6 +1104,7 @@ main(void)
 		cmocka_unit_test(test_csv_server_rows_only),
 		cmocka_unit_test(test_csv_merge),
 		cmocka_unit_test(test_csv_header_only),
+		cmocka_unit_test(test_csv_startup),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_missing_columns),
 		cmocka_unit_test(test_csv_garbage),
