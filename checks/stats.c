@@ -860,10 +860,10 @@ hap_nbsrv(int act, int bck, bool allbackups)
 
 /*
  * "UP n/m": the going-down form of "UP", n = health - rise + 1 and m =
- * fall. 3.4 starts a checked server RUNNING with health 0 until its first
- * check (init-state rework, 18c5cd667), so n is negative for rise >= 2:
- * "UP -1/3" with the default rise 2 fall 3, which HAProxy counts as usable
- * (in the backend's act) like any "UP n/m".
+ * fall. 3.4 (seen on 3.4.7; 3.2.26 and older start at health = rise)
+ * shows a checked server RUNNING with health 0 until its first check, so
+ * n is negative for rise >= 2: "UP -1/3" with the default rise 2 fall 3,
+ * which HAProxy counts as usable (in the backend's act) like any "UP n/m".
  */
 static bool
 status_up_going_down(const char *s, size_t len)
