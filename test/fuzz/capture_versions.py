@@ -88,7 +88,7 @@ def wait_for(pred, what, timeout=DEADLINE):
         time.sleep(0.05)
 
 
-# ---- the world's servers -----------------------------------------------------
+# ---- the world's servers ------------------------------------------------
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"
@@ -388,7 +388,7 @@ def usable(row):
         re.fullmatch(r"UP -?\d+/\d+", row["status"]) is not None)
 
 
-# ---- talking to HAProxy -------------------------------------------------------
+# ---- talking to HAProxy -------------------------------------------------
 
 class World:
     def __init__(self, version):
@@ -557,7 +557,7 @@ class World:
         return out
 
 
-# ---- the capture ---------------------------------------------------------------
+# ---- the capture ---------------------------------------------------------
 
 def poll_line(targets):
     """checks/poller.c poller_build_line() for a targeted plan."""

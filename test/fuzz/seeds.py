@@ -6,8 +6,9 @@ already in the tree (the HAProxy 2.6, 3.0, 3.2 and 3.4 captures of
 test/unit/data/ that capture_versions.py wrote, the configs in test/conf/
 and conf/) and writes the small ones that have no file of their own (AWS
 probe requests, PROXY headers, agent-send lines, durations, HAPROXY.md
-section 6 log lines). Files named live26_* are not written here: they were captured once from Debian's
-HAProxy 2.6.12 (see README.md) and are kept as they are.
+section 6 log lines). Files named live26_* are not written here: they
+were captured once from Debian's HAProxy 2.6.12 (see README.md) and are
+kept as they are.
 
 Seeds of poll_reply start with one byte, the poll plan (fuzz_poll_reply.c):
 bit 7 targeted, bits 0-5 the number of "show stat" outputs asked for.
