@@ -10,7 +10,7 @@ own nbsrv() (an lf-string frontend, harness.HAProxy(nbsrv=...)):
 * Right after start, before a server's first health check, 2.6-3.2 show
   it "UP 1/3" and 3.4 "UP -1/3" (rise 2 fall 3); HAProxy counts it usable
   either way, so hapwatch's capacity is 100 and a min_percent 100 service
-  is up. The first checks are spread over the check interval (2 min here),
+  is up. The first checks are spread over the check interval (5 min here),
   which holds that state still while the test looks.
 """
 import harness as H
@@ -122,8 +122,8 @@ class StatsVersionsTest(H.Case):
         b = self.backends()
         up = b.add_many("u", 4)
         # rise 2 fall 3 (the defaults); HAProxy spreads the first checks
-        # over inter: the first server at once, the others 30 s apart.
-        hap = self.haproxy(H.hap_backend("slow", up, check="check inter 2m"),
+        # over inter: the first server at once, the others 75 s apart.
+        hap = self.haproxy(H.hap_backend("slow", up, check="check inter 5m"),
                            nbsrv=["slow"]).start()
         first = "UP -1/3" if H.haproxy_version() >= (3, 4) else "UP 1/3"
         hw = self.hapwatch({
