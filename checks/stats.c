@@ -970,7 +970,13 @@ hap_nbsrv(int act, int bck, bool allbackups)
 	return allbackups ? bck : 1;
 }
 
-/* "UP n/m": the going-down form of "UP". */
+/*
+ * "UP n/m": the going-down form of "UP", n = health - rise + 1 and m =
+ * fall. 3.4 (seen on 3.4.7; 3.2.26 and older start at health = rise)
+ * shows a checked server RUNNING with health 0 until its first check, so
+ * n is negative for rise >= 2: "UP -1/3" with the default rise 2 fall 3,
+ * which HAProxy counts as usable (in the backend's act) like any "UP n/m".
+ */
 static bool
 status_up_going_down(const char *s, size_t len)
 {
@@ -980,6 +986,8 @@ status_up_going_down(const char *s, size_t len)
 	if (len < 6 || memcmp(s, "UP ", 3) != 0)
 		return false;
 	for (part = 0; part < 2; part++) {
+		if (part == 0 && i < len && s[i] == '-')
+			i++;
 		for (digits = 0; i < len && s[i] >= '0' && s[i] <= '9'; i++)
 			digits++;
 		if (digits == 0)

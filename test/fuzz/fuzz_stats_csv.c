@@ -117,7 +117,8 @@ m_col(const struct mfield *hdr, size_t n, const char *name)
 	return -1;
 }
 
-/* srv_currently_usable() as HAPROXY.md section 3 gives it. */
+/* srv_currently_usable() as HAPROXY.md section 3 gives it; 3.4 shows a
+ * server not checked yet as "UP -1/3" (a negative first number). */
 static bool
 m_usable(const char *st, long weight)
 {
@@ -130,6 +131,8 @@ m_usable(const char *st, long weight)
 		return true;
 	if (strncmp(st, "UP ", 3) != 0)
 		return false;
+	if (*p == '-')
+		p++;
 	a = strspn(p, "0123456789");
 	if (a == 0 || p[a] != '/')
 		return false;

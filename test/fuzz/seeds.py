@@ -2,12 +2,13 @@
 """Write the seed corpora of the fuzz targets: test/fuzz/corpus/<name>/.
 
 Run from anywhere: python3 test/fuzz/seeds.py. It copies the real inputs
-already in the tree (HAProxy 2.6.12 captures and the synthetic 3.4 header in
-test/unit/data/, the configs in test/conf/ and conf/) and writes the small
-ones that have no file of their own (AWS probe requests, PROXY headers,
-agent-send lines, durations, HAPROXY.md section 6 log lines). Files named
-live26_* are not written here: they were captured once from Debian's
-HAProxy 2.6.12 (see README.md) and are kept as they are.
+already in the tree (the HAProxy 2.6, 3.0, 3.2 and 3.4 captures of
+test/unit/data/ that capture_versions.py wrote, the configs in test/conf/
+and conf/) and writes the small ones that have no file of their own (AWS
+probe requests, PROXY headers, agent-send lines, durations, HAPROXY.md
+section 6 log lines). Files named live26_* are not written here: they
+were captured once from Debian's HAProxy 2.6.12 (see README.md) and are
+kept as they are.
 
 Seeds of poll_reply start with one byte, the poll plan (fuzz_poll_reply.c):
 bit 7 targeted, bits 0-5 the number of "show stat" outputs asked for.
@@ -44,13 +45,19 @@ def read(path):
 
 # ---- stats_csv, show_info, poll_reply: HAProxy's own output -------------
 
-CSV = ["hap26_show_stat.csv", "hap26_show_stat_-1_2_-1.csv",
-       "hap26_show_stat_-1_2_-1_up.csv", "hap26_show_stat_-1_2_-1_user.csv",
-       "hap26_show_stat_-1_4_-1.csv", "hap26_show_stat_be_6_-1.csv",
-       "hap26_show_stat_web_6_-1.csv", "hap26_show_stat_agents_6_-1.csv",
-       "hap26_show_stat_fe_only_2_-1.txt", "hap26_show_stat_reversed.csv",
-       "hap26_stats_page.csv", "hap34_show_stat.csv",
-       "hap26_show_stat_nosuch_2_-1.txt", "hap26_unknown_command.txt"]
+# The captures of test/unit/data/ (capture_versions.py), one set per
+# HAProxy version: hapMN_<what>.
+VERSIONS = ["hap26", "hap30", "hap32", "hap34"]
+CSV = ["show_stat.csv", "show_stat_-1_2_-1.csv", "show_stat_-1_2_-1_up.csv",
+       "show_stat_web_6_-1.csv", "show_stat_agents_6_-1.csv",
+       "show_stat_fe_only_2_-1.txt", "show_stat_nosuch_2_-1.txt",
+       "stats_page.csv", "show_stat_startup.csv"]
+CSV_ONCE = {"hap26": ["show_stat_reversed.csv", "show_stat_-1_4_-1.csv"],
+            "hap34": ["show_stat_unpub_6_-1.csv"]}
+# Whole replies: the poll plan byte comes from the command line the
+# capture sent (hapMN_captures.txt).
+POLLS = ["poll_targeted.txt", "poll_error_mid.txt", "poll_all2.txt",
+         "poll_all6.txt"]
 
 
 def project(csv_text, cols):
@@ -68,46 +75,96 @@ def project(csv_text, cols):
     return ("\n".join(out) + "\n\n").encode()
 
 
+def cap(ver, what):
+    return read(os.path.join(DATA, "%s_%s" % (ver, what)))
+
+
+def commands(ver):
+    """{file name: command line} from hapMN_captures.txt."""
+    out = {}
+    for line in cap(ver, "captures.txt").decode().splitlines():
+        name, _, how = line.partition("\t")
+        if ": " in how:
+            out[name] = how.split(": ", 1)[1].split(" (")[0]
+    return out
+
+
+def plan_byte(cmd):
+    """fuzz_poll_reply.c's plan byte for a poll line."""
+    stats = cmd.split(";")[1:]
+    targeted = not stats[0].startswith("show stat -1 ")
+    assert 0 < len(stats) < 64
+    return bytes([(0x80 if targeted else 0) | len(stats)])
+
+
+def cli_texts(ver):
+    """hapMN_cli_texts.txt cut into its answers: [(header, answer)]."""
+    text = cap(ver, "cli_texts.txt")
+    out = []
+    for part in (b"\n" + text).split(b"\n>>> ")[1:]:
+        head, _, answer = part.partition(b"\n")
+        out.append((head.decode(), answer))
+    return out
+
+
+def clean(target):
+    """Seeds named hap* are all written here: drop the old ones."""
+    d = os.path.join(CORPUS, target)
+    for f in os.listdir(d) if os.path.isdir(d) else []:
+        if f.startswith("hap"):
+            os.unlink(os.path.join(d, f))
+
+
 def stats_seeds():
-    for f in CSV:
-        copy("stats_csv", os.path.join(DATA, f))
+    for t in ("stats_csv", "show_info", "poll_reply"):
+        clean(t)
+    texts = set()           # HAProxy's answers, each once
+    for ver in VERSIONS:
+        for f in CSV + CSV_ONCE.get(ver, []):
+            put("stats_csv", "%s_%s" % (ver, f), cap(ver, f))
+        put("show_info", "%s_show_info.txt" % ver, cap(ver, "show_info.txt"))
+        for i, (head, answer) in enumerate(cli_texts(ver)):
+            if not answer.startswith(b"# ") and answer not in texts:
+                texts.add(answer)
+                put("show_info", "%s_cli_text_%02d" % (ver, i), answer)
+        cmd = commands(ver)
+        for f in POLLS:
+            name = "%s_%s" % (ver, f)
+            put("poll_reply", name, plan_byte(cmd[name]) + cap(ver, f))
     cols = ["pxname", "svname", "status", "weight", "act", "bck", "type",
             "stot"]
     put("stats_csv", "min_show_stat", project(
-        read(os.path.join(DATA, "hap26_show_stat.csv")), cols))
+        cap("hap34", "show_stat.csv"), cols))
     put("stats_csv", "min_reordered", project(
-        read(os.path.join(DATA, "hap26_show_stat_be_6_-1.csv")),
-        list(reversed(cols))))
+        cap("hap26", "show_stat_be_6_-1.csv"), list(reversed(cols))))
+    put("stats_csv", "min_startup", project(
+        cap("hap34", "show_stat_startup.csv"), cols))
     put("stats_csv", "quoted_name",
         '# pxname,svname,status,weight,act,bck,type,\n'
         '"a,""b""",BACKEND,UP,1,1,0,1,\n'
         '"a,""b""",s1,"UP 1/2",1,1,0,2,\n\n')
 
-    info = read(os.path.join(DATA, "hap26_show_info.txt"))
-    copy("show_info", os.path.join(DATA, "hap26_show_info.txt"))
-    copy("show_info", os.path.join(DATA, "hap26_permission_denied.txt"))
-    copy("show_info", os.path.join(DATA, "hap26_unknown_command.txt"))
+    info = cap("hap26", "show_info.txt")
     # The old process of a reload (HAPROXY.md section 7).
     put("show_info", "stopping", info.replace(b"Stopping: 0", b"Stopping: 1"))
     put("show_info", "min",
         "Pid: 9332\nUptime_sec: 5\nStopping: 0\nVersion: 2.6.12\n\n")
 
-    # Whole replies from the 2.6.12 captures (each ends with its blank line).
-    stat = {f: read(os.path.join(DATA, f)) for f in CSV}
+    # Whole replies assembled from the 2.6.12 captures.
     put("poll_reply", "all2", b"\x01" + info +
-        stat["hap26_show_stat_-1_2_-1.csv"])
+        cap("hap26", "show_stat_-1_2_-1.csv"))
     put("poll_reply", "targeted", b"\x83" + info +
-        stat["hap26_show_stat_web_6_-1.csv"] +
-        stat["hap26_show_stat_nosuch_2_-1.txt"] +
-        stat["hap26_show_stat_agents_6_-1.csv"])
+        cap("hap26", "show_stat_web_6_-1.csv") +
+        cap("hap26", "show_stat_nosuch_2_-1.txt") +
+        cap("hap26", "show_stat_agents_6_-1.csv"))
     put("poll_reply", "multi", b"\x84" + info +
-        read(os.path.join(DATA, "hap26_show_stat_multi.txt")))
+        cap("hap26", "show_stat_multi.txt"))
     put("poll_reply", "stopping", b"\x01" +
         info.replace(b"Stopping: 0", b"Stopping: 1") +
-        stat["hap26_show_stat_-1_2_-1.csv"])
+        cap("hap26", "show_stat_-1_2_-1.csv"))
     put("poll_reply", "min", b"\x82" +
         b"Pid: 9332\nUptime_sec: 5\nStopping: 0\nVersion: 2.6.12\n\n" +
-        project(stat["hap26_show_stat_be_6_-1.csv"],
+        project(cap("hap26", "show_stat_be_6_-1.csv"),
                 ["pxname", "svname", "status", "weight", "act", "bck",
                  "type"]) +
         b"No such proxy.\n\n")

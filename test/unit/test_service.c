@@ -280,7 +280,7 @@ test_override(void **state)
 	fx_init(&f, 1, -1, 0, 0);
 	snap_one(&f.snap, "webapp", 3, 0, -1, 0);
 	fx_eval(&f, 1000);
-	assert_true(svc_set_override(&f.s, OVR_DRAIN) & SVC_CHG_STATE);
+	assert_true(svc_set_override(&f.s, OVR_DRAIN, NULL) & SVC_CHG_STATE);
 	assert_int_equal(f.s.state, SVC_DRAIN);
 	assert_string_equal(f.s.reason, "drained by operator");
 	/* The verdict goes on underneath. */
@@ -288,9 +288,9 @@ test_override(void **state)
 	fx_eval(&f, 1100);
 	assert_int_equal(f.s.state, SVC_DRAIN);
 	assert_false(f.s.up);
-	svc_set_override(&f.s, OVR_MAINT);
+	svc_set_override(&f.s, OVR_MAINT, NULL);
 	assert_int_equal(f.s.state, SVC_MAINT);
-	svc_set_override(&f.s, OVR_NONE);
+	svc_set_override(&f.s, OVR_NONE, NULL);
 	assert_int_equal(f.s.state, SVC_DOWN);
 	assert_string_equal(f.s.reason, "webapp: no usable server");
 	fx_free(&f);

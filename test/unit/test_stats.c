@@ -1,7 +1,11 @@
 /*
- * test_stats.c: checks/stats.c against real HAProxy 2.6.12 output
- * (test/unit/data/hap26_*, captured live; see data/README.md) and a 3.4
- * header built from the v3.4.0 source (data/hap34_show_stat.csv).
+ * test_stats.c: checks/stats.c against real HAProxy output: the captures
+ * of test/unit/data/ (hap26_* from Debian's 2.6.12, hap30_*, hap32_* and
+ * hap34_* from Debian's 3.0, 3.2 and 3.4; test/fuzz/capture_versions.py
+ * wrote them, data/README.md says what they hold) held against the
+ * expectations below, written from HAPROXY.md, and synthetic input.
+ * test_stats_versions.c holds the same captures against what HAProxy
+ * itself said while they were taken.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,30 +19,7 @@
 #include <cmocka.h>
 
 #include "stats.h"
-
-#define DATA(f)	TEST_DATA_DIR "/unit/data/" f
-
-/* Read a whole data file; the caller frees it. */
-static char *
-slurp(const char *path, size_t *len)
-{
-	FILE	*fp;
-	char	*buf;
-	long	 n;
-
-	fp = fopen(path, "rb");
-	assert_non_null(fp);
-	assert_int_equal(fseek(fp, 0, SEEK_END), 0);
-	n = ftell(fp);
-	assert_true(n >= 0);
-	rewind(fp);
-	buf = xmalloc((size_t)n + 1);
-	assert_int_equal(fread(buf, 1, (size_t)n, fp), (size_t)n);
-	buf[n] = '\0';
-	fclose(fp);
-	*len = (size_t)n;
-	return buf;
-}
+#include "captures.h"
 
 /* Parse one buffer into a fresh snapshot; must succeed. */
 static void
@@ -59,6 +40,20 @@ parse_file_ok(struct hap_snapshot *snap, const char *path)
 
 	buf = slurp(path, &len);
 	parse_ok(snap, buf, len);
+	free(buf);
+}
+
+/* Parse hapMN_<what> of version ver; must succeed. */
+static void
+parse_cap_ok(struct hap_snapshot *snap, const char *ver, const char *what)
+{
+	char	*buf, err[128] = "";
+	size_t	 len;
+
+	buf = cap_slurp(ver, what, &len);
+	if (!stats_parse_csv(buf, len, snap, err, sizeof(err)))
+		fail_msg("%s_%s: parse failed: %s", ver, what, err);
+	stats_snapshot_finish(snap);
 	free(buf);
 }
 
@@ -92,6 +87,7 @@ find(const struct hap_snapshot *snap, const char *name)
 /* Expected state of one backend after a full "show stat" (type 1 + 2). */
 struct be_want {
 	const char	*name;
+	bool		 up;		/* backend status begins with "UP" */
 	int		 act, bck;
 	bool		 has_servers;
 	int		 srv_active, srv_active_usable;
@@ -101,65 +97,123 @@ struct be_want {
 };
 
 /*
- * hap26_show_stat.csv, captured after the CLI commands listed in
- * data/README.md. The nbsrv rows are HAPROXY.md section 2's table.
+ * Every capture's world (data/hapMN_haproxy.cfg), the same on every
+ * version. The nbsrv rows are HAPROXY.md section 2's table.
  */
 static const struct be_want want_cli[] = {
 	/* listen section without servers */
-	{ "stats",	0, 0, false, 0, 0, 0, 0, 0, 0, 0 },
+	{ "stats",	true,  0, 0, false, 0, 0, 0, 0, 0, 0, 0 },
 	/* 2 of 3 actives UP */
-	{ "web",	2, 0, true,  3, 2, 0, 0, 2, 2, 66 },
+	{ "web",	true,  2, 0, true,  3, 2, 0, 0, 2, 2, 66 },
+	/* no checks; one at weight 0: not usable, status still "no check" */
+	{ "api.v2:x-1",	true,  1, 0, true,  2, 1, 0, 0, 1, 1, 50 },
 	/* 1 active DOWN, 2 backups UP: nbsrv 1 / 2 with allbackups */
-	{ "bk_first",	0, 2, true,  1, 0, 2, 2, 1, 2, 0 },
-	{ "bk_all",	0, 2, true,  1, 0, 2, 2, 1, 2, 0 },
+	{ "bk_first",	true,  0, 2, true,  1, 0, 2, 2, 1, 2, 0 },
+	{ "bk_all",	true,  0, 2, true,  1, 0, 2, 2, 1, 2, 0 },
+	/* backups only: no active configured, so 100 while nbsrv >= 1 */
+	{ "bkonly",	true,  0, 2, true,  0, 0, 2, 2, 1, 2, 100 },
 	/* no servers: status UP, act 0, bck 0 */
-	{ "empty",	0, 0, false, 0, 0, 0, 0, 0, 0, 0 },
+	{ "empty",	true,  0, 0, false, 0, 0, 0, 0, 0, 0, 0 },
 	/* actives drained and at weight 0, one backup UP */
-	{ "drained",	0, 1, true,  2, 0, 1, 1, 1, 1, 0 },
+	{ "drained",	true,  0, 1, true,  2, 0, 1, 1, 1, 1, 0 },
+	/* every server DOWN: status DOWN */
+	{ "alldown",	false, 0, 0, true,  1, 0, 1, 0, 0, 0, 0 },
 	/* one per state: UP, no check and UP 1/2 are the usable ones */
-	{ "be",		3, 1, true, 11, 3, 1, 1, 3, 3, 27 },
+	{ "be",		true,  3, 1, true, 11, 3, 1, 1, 3, 3, 27 },
+	{ "slow",	true,  3, 0, true,  3, 3, 0, 0, 3, 3, 100 },
 	/* agent-only servers: "no check" when UP, DRAIN/DOWN (agent) */
-	{ "agents",	1, 0, true,  3, 1, 0, 0, 1, 1, 33 },
+	{ "agents",	true,  1, 0, true,  3, 1, 0, 0, 1, 1, 33 },
+	/* 3.4 only, unpublished: counted as if published ("UP (UNPUB)") */
+	{ "unpub",	true,  2, 0, true,  3, 2, 0, 0, 2, 2, 66 },
+	{ "unpub_down",	false, 0, 0, true,  1, 0, 0, 0, 0, 0, 0 },
+	{ "unpub_empty", true, 0, 0, false, 0, 0, 0, 0, 0, 0, 0 },
+	{ "unpub_bk",	true,  0, 1, true,  1, 0, 1, 1, 1, 1, 0 },
 };
+#define WANT_UNPUB	4	/* the last entries, 3.4 only */
+
+/* How many of want_cli's backends version ver has. */
+static size_t
+nwant(const char *ver)
+{
+	return ARRAY_SIZE(want_cli) - (cap_has_unpub(ver) ? 0 : WANT_UNPUB);
+}
+
+static const struct be_want *
+want_named(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < ARRAY_SIZE(want_cli); i++)
+		if (strcmp(want_cli[i].name, name) == 0)
+			return &want_cli[i];
+	fail_msg("no want entry for %s", name);
+	return NULL;
+}
+
+static void
+check_backend(const struct hap_snapshot *snap, const struct be_want *w,
+    bool servers)
+{
+	const struct hap_backend	*be = find(snap, w->name);
+
+	assert_string_equal(be->name, w->name);
+	assert_true(be->has_row);
+	assert_int_equal(be->status_up, w->up);
+	assert_int_equal(be->act, w->act);
+	assert_int_equal(be->bck, w->bck);
+	assert_int_equal(be->has_servers, w->has_servers);
+	assert_int_equal(hap_nbsrv(be->act, be->bck, false), w->nbsrv);
+	assert_int_equal(hap_nbsrv(be->act, be->bck, true),
+	    w->nbsrv_allbackups);
+	if (!servers) {
+		assert_false(be->have_servers_rows);
+		assert_int_equal(hap_capacity(be, w->nbsrv),
+		    w->has_servers ? -1 : 0);
+		return;
+	}
+	assert_int_equal(be->have_servers_rows, w->has_servers);
+	assert_int_equal(be->srv_active, w->srv_active);
+	assert_int_equal(be->srv_active_usable, w->srv_active_usable);
+	assert_int_equal(be->srv_backup, w->srv_backup);
+	assert_int_equal(be->srv_backup_usable, w->srv_backup_usable);
+	assert_int_equal(hap_capacity(be, w->nbsrv), w->capacity);
+}
 
 static void
 check_backends(const struct hap_snapshot *snap, const struct be_want *w,
     size_t n, bool servers)
 {
-	const struct hap_backend	*be;
-	size_t				 i;
+	size_t	 i;
 
 	assert_int_equal(snap->nbackends, n);
-	for (i = 0; i < n; i++, w++) {
-		be = find(snap, w->name);
-		assert_string_equal(be->name, w->name);
-		assert_true(be->has_row);
-		assert_true(be->status_up);
-		assert_int_equal(be->act, w->act);
-		assert_int_equal(be->bck, w->bck);
-		assert_int_equal(be->has_servers, w->has_servers);
-		assert_int_equal(hap_nbsrv(be->act, be->bck, false), w->nbsrv);
-		assert_int_equal(hap_nbsrv(be->act, be->bck, true),
-		    w->nbsrv_allbackups);
-		if (!servers) {
-			assert_false(be->have_servers_rows);
-			assert_int_equal(hap_capacity(be, w->nbsrv),
-			    w->has_servers ? -1 : 0);
-			continue;
-		}
-		assert_int_equal(be->have_servers_rows, w->has_servers);
-		assert_int_equal(be->srv_active, w->srv_active);
-		assert_int_equal(be->srv_active_usable, w->srv_active_usable);
-		assert_int_equal(be->srv_backup, w->srv_backup);
-		assert_int_equal(be->srv_backup_usable, w->srv_backup_usable);
-		assert_int_equal(hap_capacity(be, w->nbsrv), w->capacity);
-	}
-	/* Frontend rows are not backends; names come out sorted. */
+	for (i = 0; i < n; i++)
+		check_backend(snap, &w[i], servers);
+	/* Frontend rows are not backends; a disabled backend has no row;
+	 * names come out sorted. */
 	assert_null(stats_find_backend(snap, "fe_only"));
+	assert_null(stats_find_backend(snap, "hw_nbsrv"));
 	assert_null(stats_find_backend(snap, "nosuch"));
+	assert_null(stats_find_backend(snap, "off"));
 	for (i = 1; i < snap->nbackends; i++)
 		assert_true(strcmp(snap->backends[i - 1].name,
 		    snap->backends[i].name) < 0);
+}
+
+/* One capture of every version against want_cli. */
+static void
+check_versions(const char *what, bool servers)
+{
+	struct hap_snapshot	 snap;
+	size_t			 v;
+
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		print_message("%s_%s\n", cap_versions[v], what);
+		memset(&snap, 0, sizeof(snap));
+		parse_cap_ok(&snap, cap_versions[v], what);
+		check_backends(&snap, want_cli, nwant(cap_versions[v]),
+		    servers);
+		stats_snapshot_clear(&snap);
+	}
 }
 
 static void
@@ -167,40 +221,26 @@ test_csv_cli_full(void **state)
 {
 	struct hap_snapshot	 snap;
 	char			*buf;
-	size_t			 len;
+	size_t			 len, v;
 
 	(void)state;
-	buf = slurp(DATA("hap26_show_stat.csv"), &len);
-	/* The CLI adds a blank line after the output. */
-	assert_true(len > 2 && buf[len - 1] == '\n' && buf[len - 2] == '\n');
-
-	memset(&snap, 0, sizeof(snap));
-	parse_ok(&snap, buf, len);
-	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), true);
-	stats_snapshot_clear(&snap);
-
-	/* The same without the trailing blank line. */
-	parse_ok(&snap, buf, len - 1);
-	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), true);
-	stats_snapshot_clear(&snap);
-	assert_int_equal(snap.nbackends, 0);
-	assert_null(snap.backends);
-	free(buf);
-}
-
-/* want_cli, with be's act as captured later (goingup had come UP). */
-static void
-want_be_act(struct be_want *w, int act)
-{
-	size_t	 i;
-
-	memcpy(w, want_cli, sizeof(want_cli));
-	for (i = 0; i < ARRAY_SIZE(want_cli); i++) {
-		if (strcmp(w[i].name, "be") == 0) {
-			w[i].act = w[i].nbsrv = w[i].nbsrv_allbackups = act;
-			w[i].srv_active_usable = act;
-			w[i].capacity = 100 * act / w[i].srv_active;
-		}
+	check_versions("show_stat.csv", true);
+	check_versions("show_stat_-1_6_-1.csv", true);
+	/* A user-level socket gives the same rows (no addr/cookie). */
+	check_versions("show_stat_-1_6_-1_user.csv", true);
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		buf = cap_slurp(cap_versions[v], "show_stat.csv", &len);
+		/* The CLI adds a blank line after the output. */
+		assert_true(len > 2 && buf[len - 1] == '\n' &&
+		    buf[len - 2] == '\n');
+		/* The same without the trailing blank line. */
+		memset(&snap, 0, sizeof(snap));
+		parse_ok(&snap, buf, len - 1);
+		check_backends(&snap, want_cli, nwant(cap_versions[v]), true);
+		stats_snapshot_clear(&snap);
+		assert_int_equal(snap.nbackends, 0);
+		assert_null(snap.backends);
+		free(buf);
 	}
 }
 
@@ -208,72 +248,49 @@ static void
 test_csv_stats_page(void **state)
 {
 	struct hap_snapshot	 snap;
-	struct be_want		 w[ARRAY_SIZE(want_cli)];
 	char			*buf, *buf2;
-	size_t			 len;
+	size_t			 len, v;
 
 	(void)state;
-	/* Captured a few seconds later: be/goingup had come UP by then. */
-	want_be_act(w, 4);
-	buf = slurp(DATA("hap26_stats_page.csv"), &len);
-	/* The stats page has no trailing blank line. */
-	assert_true(len > 2 && buf[len - 1] == '\n' && buf[len - 2] != '\n');
-	memset(&snap, 0, sizeof(snap));
-	parse_ok(&snap, buf, len);
-	check_backends(&snap, w, ARRAY_SIZE(w), true);
-	stats_snapshot_clear(&snap);
-
-	/* And with one added. */
-	buf2 = xmalloc(len + 1);
-	memcpy(buf2, buf, len);
-	buf2[len] = '\n';
-	parse_ok(&snap, buf2, len + 1);
-	check_backends(&snap, w, ARRAY_SIZE(w), true);
-	stats_snapshot_clear(&snap);
-	free(buf2);
-	free(buf);
+	check_versions("stats_page.csv", true);
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		buf = cap_slurp(cap_versions[v], "stats_page.csv", &len);
+		/* The stats page has no trailing blank line. */
+		assert_true(len > 2 && buf[len - 1] == '\n' &&
+		    buf[len - 2] != '\n');
+		/* And with one added. */
+		buf2 = xmalloc(len + 1);
+		memcpy(buf2, buf, len);
+		buf2[len] = '\n';
+		memset(&snap, 0, sizeof(snap));
+		parse_ok(&snap, buf2, len + 1);
+		check_backends(&snap, want_cli, nwant(cap_versions[v]), true);
+		stats_snapshot_clear(&snap);
+		free(buf2);
+		free(buf);
+	}
 }
 
-/* Column positions differ: reversed 2.6.12 columns and a 3.4 header. */
+/*
+ * Column positions differ: 2.6's 128 columns, 3.0's 205, 3.2's 207 and
+ * 3.4's 213 (new columns after 99, and module columns after "-"), and
+ * each version's columns reversed, where every column read moves.
+ */
 static void
 test_csv_header_by_name(void **state)
 {
-	struct hap_snapshot	 snap;
-
 	(void)state;
-	memset(&snap, 0, sizeof(snap));
-	parse_file_ok(&snap, DATA("hap26_show_stat_reversed.csv"));
-	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), true);
-	stats_snapshot_clear(&snap);
-
-	/* 3.4.0: 118 columns, "-", module columns; "drained" is UNPUB. */
-	parse_file_ok(&snap, DATA("hap34_show_stat.csv"));
-	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), true);
-	stats_snapshot_clear(&snap);
+	check_versions("show_stat_reversed.csv", true);
 }
 
 static void
 test_csv_backend_rows_only(void **state)
 {
-	struct hap_snapshot	 snap;
-	struct be_want		 w[ARRAY_SIZE(want_cli)];
-
 	(void)state;
-	memset(&snap, 0, sizeof(snap));
-	parse_file_ok(&snap, DATA("hap26_show_stat_-1_2_-1.csv"));
-	check_backends(&snap, want_cli, ARRAY_SIZE(want_cli), false);
-	stats_snapshot_clear(&snap);
-
-	/* "up" modifier: "UP (2/3)", "UP (0/0)" for the empty backend. */
-	want_be_act(w, 4);
-	parse_file_ok(&snap, DATA("hap26_show_stat_-1_2_-1_up.csv"));
-	check_backends(&snap, w, ARRAY_SIZE(w), false);
-	stats_snapshot_clear(&snap);
-
-	/* A user-level socket gives the same rows (no addr/cookie). */
-	parse_file_ok(&snap, DATA("hap26_show_stat_-1_2_-1_user.csv"));
-	check_backends(&snap, w, ARRAY_SIZE(w), false);
-	stats_snapshot_clear(&snap);
+	check_versions("show_stat_-1_2_-1.csv", false);
+	/* "up" modifier: "UP (7/12)", "UP (0/0)" for the empty backend,
+	 * and 3.4's "UP (UNPUB) (2/3)". */
+	check_versions("show_stat_-1_2_-1_up.csv", false);
 }
 
 static void
@@ -281,44 +298,54 @@ test_csv_server_rows_only(void **state)
 {
 	struct hap_snapshot		 snap;
 	const struct hap_backend	*be;
+	size_t				 v;
 
 	(void)state;
-	memset(&snap, 0, sizeof(snap));
-	parse_file_ok(&snap, DATA("hap26_show_stat_-1_4_-1.csv"));
-	/* Backends with servers only; no backend row. */
-	assert_int_equal(snap.nbackends, 6);
-	assert_null(stats_find_backend(&snap, "empty"));
-	be = find(&snap, "web");
-	assert_false(be->has_row);
-	assert_true(be->has_servers);
-	assert_true(be->have_servers_rows);
-	assert_int_equal(be->srv_active, 3);
-	assert_int_equal(be->srv_active_usable, 2);
-	assert_int_equal(hap_capacity(be, 2), 66);
-	be = find(&snap, "drained");
-	assert_int_equal(be->srv_active, 2);
-	assert_int_equal(be->srv_active_usable, 0);
-	assert_int_equal(be->srv_backup, 1);
-	assert_int_equal(be->srv_backup_usable, 1);
-	stats_snapshot_clear(&snap);
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		memset(&snap, 0, sizeof(snap));
+		parse_cap_ok(&snap, cap_versions[v], "show_stat_-1_4_-1.csv");
+		/* Backends with servers only; no backend row. */
+		assert_int_equal(snap.nbackends,
+		    cap_has_unpub(cap_versions[v]) ? 13 : 10);
+		assert_null(stats_find_backend(&snap, "empty"));
+		assert_null(stats_find_backend(&snap, "stats"));
+		be = find(&snap, "web");
+		assert_false(be->has_row);
+		assert_true(be->has_servers);
+		assert_true(be->have_servers_rows);
+		assert_int_equal(be->srv_active, 3);
+		assert_int_equal(be->srv_active_usable, 2);
+		assert_int_equal(hap_capacity(be, 2), 66);
+		be = find(&snap, "drained");
+		assert_int_equal(be->srv_active, 2);
+		assert_int_equal(be->srv_active_usable, 0);
+		assert_int_equal(be->srv_backup, 1);
+		assert_int_equal(be->srv_backup_usable, 1);
+		be = find(&snap, "be");
+		assert_int_equal(be->srv_active, 11);
+		assert_int_equal(be->srv_active_usable, 3);
+		stats_snapshot_clear(&snap);
+	}
 }
 
 /* Several "show stat <be> 6 -1" outputs merged into one snapshot. */
 static void
-test_csv_merge(void **state)
+test_csv_merge_version(const char *ver)
 {
+	static const char *const multi[] = {
+		"bk_first", "bk_all", "empty", "drained",
+	};
 	struct hap_snapshot		 snap;
 	const struct hap_backend	*be;
 	char				*buf, *p, *end, *nl;
-	size_t				 len, nseg = 0;
+	size_t				 len, nseg = 0, i;
 	int				 round;
 
-	(void)state;
 	/* Backend rows first, then one backend's servers, finish between. */
 	memset(&snap, 0, sizeof(snap));
-	parse_file_ok(&snap, DATA("hap26_show_stat_-1_2_-1.csv"));
-	parse_file_ok(&snap, DATA("hap26_show_stat_be_6_-1.csv"));
-	assert_int_equal(snap.nbackends, ARRAY_SIZE(want_cli));
+	parse_cap_ok(&snap, ver, "show_stat_-1_2_-1.csv");
+	parse_cap_ok(&snap, ver, "show_stat_be_6_-1.csv");
+	assert_int_equal(snap.nbackends, nwant(ver));
 	be = find(&snap, "be");
 	assert_true(be->has_row && be->have_servers_rows);
 	assert_int_equal(be->srv_active, 11);
@@ -326,13 +353,13 @@ test_csv_merge(void **state)
 	assert_int_equal(hap_capacity(be, hap_nbsrv(be->act, be->bck,
 	    false)), 27);
 	/* The same output again replaces, never adds up. */
-	parse_file_ok(&snap, DATA("hap26_show_stat_be_6_-1.csv"));
+	parse_cap_ok(&snap, ver, "show_stat_be_6_-1.csv");
 	be = find(&snap, "be");
 	assert_int_equal(be->srv_active, 11);
 	assert_int_equal(be->srv_backup, 1);
-	parse_file_ok(&snap, DATA("hap26_show_stat_web_6_-1.csv"));
-	parse_file_ok(&snap, DATA("hap26_show_stat_agents_6_-1.csv"));
-	assert_int_equal(snap.nbackends, ARRAY_SIZE(want_cli));
+	parse_cap_ok(&snap, ver, "show_stat_web_6_-1.csv");
+	parse_cap_ok(&snap, ver, "show_stat_agents_6_-1.csv");
+	assert_int_equal(snap.nbackends, nwant(ver));
 	assert_int_equal(hap_capacity(find(&snap, "web"), 2), 66);
 	assert_int_equal(hap_capacity(find(&snap, "agents"), 1), 33);
 	assert_int_equal(hap_capacity(find(&snap, "empty"), 0), 0);
@@ -344,7 +371,7 @@ test_csv_merge(void **state)
 	 * each output ends with a blank line; feed them one by one, once
 	 * with a finish after each and once with a finish at the end.
 	 */
-	buf = slurp(DATA("hap26_show_stat_multi.txt"), &len);
+	buf = cap_slurp(ver, "show_stat_multi.txt", &len);
 	for (round = 0; round < 2; round++) {
 		memset(&snap, 0, sizeof(snap));
 		end = buf + len;
@@ -365,17 +392,29 @@ test_csv_merge(void **state)
 		if (round == 1)
 			assert_string_equal(snap.backends[0].name, "bk_first");
 		stats_snapshot_finish(&snap);
-		assert_int_equal(nseg, 4);
-		check_backends(&snap, want_cli + 2, 4, true);
+		assert_int_equal(nseg, ARRAY_SIZE(multi));
+		assert_int_equal(snap.nbackends, ARRAY_SIZE(multi));
+		for (i = 0; i < ARRAY_SIZE(multi); i++)
+			check_backend(&snap, want_named(multi[i]), true);
 		stats_snapshot_clear(&snap);
 	}
 	free(buf);
 
 	/* The whole multi-output buffer is not one output. */
-	buf = slurp(DATA("hap26_show_stat_multi.txt"), &len);
+	buf = cap_slurp(ver, "show_stat_multi.txt", &len);
 	buf[len - 1] = '\0';
 	parse_bad(buf, "after the blank line");
 	free(buf);
+}
+
+static void
+test_csv_merge(void **state)
+{
+	size_t	 v;
+
+	(void)state;
+	for (v = 0; v < CAP_NVERSIONS; v++)
+		test_csv_merge_version(cap_versions[v]);
 }
 
 /* show stat <frontend-only> 2 -1: the header alone. */
@@ -383,13 +422,59 @@ static void
 test_csv_header_only(void **state)
 {
 	struct hap_snapshot	 snap;
+	size_t			 v;
 
 	(void)state;
-	memset(&snap, 0, sizeof(snap));
-	parse_file_ok(&snap, DATA("hap26_show_stat_fe_only_2_-1.txt"));
-	assert_int_equal(snap.nbackends, 0);
-	assert_null(stats_find_backend(&snap, "fe_only"));
-	stats_snapshot_clear(&snap);
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		memset(&snap, 0, sizeof(snap));
+		parse_cap_ok(&snap, cap_versions[v],
+		    "show_stat_fe_only_2_-1.txt");
+		assert_int_equal(snap.nbackends, 0);
+		assert_null(stats_find_backend(&snap, "fe_only"));
+		stats_snapshot_clear(&snap);
+	}
+}
+/*
+ * Right after start, before most first checks: 2.6-3.2 show "UP 1/3",
+ * 3.4 "UP -1/3" (slow: rise 2 fall 3) and "UP 0/1" (rise 1 fall 1), and
+ * HAProxy counts them all in act. So must hapwatch: every backend's usable
+ * servers are its row's act and bck.
+ */
+static void
+test_csv_startup(void **state)
+{
+	struct hap_snapshot		 snap;
+	const struct hap_backend	*be;
+	char				*buf;
+	size_t				 len, v, i;
+
+	(void)state;
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		buf = cap_slurp(cap_versions[v], "show_stat_startup.csv", &len);
+		/* The case is in the capture. */
+		assert_non_null(strstr(buf, strcmp(cap_versions[v], "hap34") ==
+		    0 ? "\nslow,s1,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP -1/3," :
+		    "\nslow,s1,0,0,0,0,,0,0,0,,0,,0,0,0,0,UP 1/3,"));
+		memset(&snap, 0, sizeof(snap));
+		parse_ok(&snap, buf, len);
+		assert_int_equal(snap.nbackends, nwant(cap_versions[v]));
+		for (i = 0; i < snap.nbackends; i++) {
+			be = &snap.backends[i];
+			assert_true(be->has_row);
+			if (be->srv_active_usable != be->act ||
+			    be->srv_backup_usable != be->bck)
+				fail_msg("%s %s: %d/%d usable, HAProxy's row says "
+				    "act %d bck %d", cap_versions[v], be->name,
+				    be->srv_active_usable, be->srv_backup_usable,
+				    be->act, be->bck);
+		}
+		be = find(&snap, "slow");
+		assert_int_equal(be->act, 3);
+		assert_int_equal(hap_capacity(be, hap_nbsrv(be->act, be->bck,
+		    false)), 100);
+		stats_snapshot_clear(&snap);
+		free(buf);
+	}
 }
 
 static void
@@ -467,11 +552,24 @@ test_csv_missing_columns(void **state)
 	parse_bad("# pxname,svname,status,weight,act,bck,types,\n", "type");
 }
 
+/* HAProxy's answers that are neither show stat nor show info output
+ * (hapMN_cli_texts.txt). */
+static const char *const not_csv[] = {
+	"show infox  (unknown command)",
+	"disable server be/up1  [user socket]",
+	"disable server be/up1  [operator socket]",
+	"show servers state nosuch",
+	"show stat domain dns  (2.6's doc says dns)",
+	"set server nosuch/s1 state ready",
+	"disable frontend nosuch",
+	"disable frontend fe_only  (again)",
+};
+
 static void
 test_csv_garbage(void **state)
 {
 	char	*buf;
-	size_t	 len;
+	size_t	 len, v, i;
 
 	(void)state;
 	parse_bad("", "header");
@@ -483,19 +581,21 @@ test_csv_garbage(void **state)
 	parse_bad("pxname,svname,status,weight,act,bck,type,\n", "header");
 	parse_bad(" # pxname,svname,status,weight,act,bck,type,\n", "header");
 	/* What HAProxy says instead of CSV (captured live). */
-	buf = slurp(DATA("hap26_show_stat_nosuch_2_-1.txt"), &len);
-	assert_string_equal(buf, "No such proxy.\n\n");
-	parse_bad(buf, "header");
-	free(buf);
-	buf = slurp(DATA("hap26_permission_denied.txt"), &len);
-	parse_bad(buf, "header");
-	free(buf);
-	buf = slurp(DATA("hap26_unknown_command.txt"), &len);
-	parse_bad(buf, "header");
-	free(buf);
-	buf = slurp(DATA("hap26_show_info.txt"), &len);
-	parse_bad(buf, "header");
-	free(buf);
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		for (i = 0; i < ARRAY_SIZE(not_csv); i++) {
+			buf = cap_cli_text(cap_versions[v], not_csv[i], &len);
+			parse_bad(buf, "header");
+			free(buf);
+		}
+		buf = cap_slurp(cap_versions[v], "show_stat_nosuch_2_-1.txt",
+		    &len);
+		assert_string_equal(buf, "No such proxy.\n\n");
+		parse_bad(buf, "header");
+		free(buf);
+		buf = cap_slurp(cap_versions[v], "show_info.txt", &len);
+		parse_bad(buf, "header");
+		free(buf);
+	}
 	/* A NUL byte anywhere. */
 	{
 		static const char s[] = "# pxname,svname,status,weight,act,"
@@ -650,6 +750,7 @@ test_csv_truncated(void **state)
 		DATA("hap26_show_stat.csv"),
 		DATA("hap26_show_stat_agents_6_-1.csv"),
 		DATA("hap34_show_stat.csv"),
+		DATA("hap34_show_stat_unpub_6_-1.csv"),
 	};
 	struct hap_snapshot	 snap;
 	char			 err[128];
@@ -684,6 +785,8 @@ test_server_usable(void **state)
 {
 	static const char *const yes[] = {
 		"UP", "UP 1/3", "UP 2/3", "UP 12/345", "no check",
+		/* 3.4, before the first check (rise 2 fall 3, rise 1 fall 1) */
+		"UP -1/3", "UP 0/1", "UP -12/345",
 	};
 	static const char *const no[] = {
 		"DOWN", "DOWN 1/2", "DOWN (agent)", "NOLB", "NOLB 1/2",
@@ -692,6 +795,8 @@ test_server_usable(void **state)
 		/* not HAProxy's */
 		"", "U", "up", "UP ", "UP 1", "UP 1/", "UP /3", "UP 1/3x",
 		"UP x/3", "UP 1//3", "UP  1/3", "UPX", "UP (agent)",
+		"UP --1/3", "UP -/3", "UP - 1/3", "UP 1/-3", "UP -1/", "UP -",
+		"UP +1/3", "DOWN -1/3",
 		"UP (2/3)", "no check ", "No check", "OPEN",
 	};
 	size_t	 i;
@@ -866,8 +971,8 @@ test_info_real(void **state)
 	buf = slurp(DATA("hap26_show_info.txt"), &len);
 	memset(&info, 0xff, sizeof(info));
 	assert_true(stats_parse_info(buf, len, &info, err, sizeof(err)));
-	assert_int_equal(info.pid, 6187);
-	assert_int_equal(info.uptime_sec, 16);
+	assert_int_equal(info.pid, 21356);
+	assert_int_equal(info.uptime_sec, 29);
 	assert_false(info.stopping);
 	assert_string_equal(info.version, "2.6.12-1+deb12u4");
 	/* Without the trailing blank line. */
@@ -885,7 +990,7 @@ test_info_real(void **state)
 				    err, sizeof(err)));
 			else if (stats_parse_info(copy, n, &info, err,
 			    sizeof(err)))
-				assert_int_equal(info.pid, 6187);
+				assert_int_equal(info.pid, 21356);
 			free(copy);
 		}
 	}
@@ -916,7 +1021,7 @@ test_info_synthetic(void **state)
 	struct hap_info	 info;
 	char		 err[128];
 	char		*buf;
-	size_t		 len;
+	size_t		 len, v, i;
 	const char	*s;
 
 	(void)state;
@@ -937,18 +1042,21 @@ test_info_synthetic(void **state)
 	assert_string_equal(info.version, "a b");
 
 	/* What HAProxy says when it is not show info (captured live). */
-	buf = slurp(DATA("hap26_unknown_command.txt"), &len);
-	info_bad(buf, "not show info");
-	free(buf);
-	buf = slurp(DATA("hap26_permission_denied.txt"), &len);
-	info_bad(buf, "not show info");
-	free(buf);
-	buf = slurp(DATA("hap26_show_stat_nosuch_2_-1.txt"), &len);
-	info_bad(buf, "not show info");
-	free(buf);
-	buf = slurp(DATA("hap26_show_stat_web_6_-1.csv"), &len);
-	info_bad(buf, "not show info");
-	free(buf);
+	for (v = 0; v < CAP_NVERSIONS; v++) {
+		for (i = 0; i < ARRAY_SIZE(not_csv); i++) {
+			buf = cap_cli_text(cap_versions[v], not_csv[i], &len);
+			info_bad(buf, "not show info");
+			free(buf);
+		}
+		buf = cap_slurp(cap_versions[v], "show_stat_nosuch_2_-1.txt",
+		    &len);
+		info_bad(buf, "not show info");
+		free(buf);
+		buf = cap_slurp(cap_versions[v], "show_stat_web_6_-1.csv",
+		    &len);
+		info_bad(buf, "not show info");
+		free(buf);
+	}
 	info_bad("Unknown command: 'show', but maybe one of the following "
 	    "ones is a better match:\n  show info    : report\n\n",
 	    "not show info");
@@ -996,6 +1104,7 @@ main(void)
 		cmocka_unit_test(test_csv_server_rows_only),
 		cmocka_unit_test(test_csv_merge),
 		cmocka_unit_test(test_csv_header_only),
+		cmocka_unit_test(test_csv_startup),
 		cmocka_unit_test(test_csv_quoting),
 		cmocka_unit_test(test_csv_missing_columns),
 		cmocka_unit_test(test_csv_garbage),
