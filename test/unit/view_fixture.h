@@ -32,6 +32,9 @@
 #include "service.h"
 #include "view.h"
 
+/* For helpers that not every test uses. */
+#define VF_UNUSED	__attribute__((unused))
+
 #define VF_DATA(f)	TEST_DATA_DIR "/unit/data/" f
 #define VF_WALL		1795000000000LL		/* 2026-11-18T11:06:40Z */
 
@@ -243,7 +246,7 @@ vf_free(struct vfix *x)
 }
 
 /* s with every occurrence of from replaced by to; the caller frees it. */
-static char *
+static VF_UNUSED char *
 vf_replace(const char *s, const char *from, const char *to)
 {
 	struct sbuf	 b = { 0 };
@@ -265,7 +268,7 @@ vf_replace(const char *s, const char *from, const char *to)
  * that only the daemon's own version is replaced). With
  * HAPWATCH_UPDATE_GOLDEN=1 in the environment, write the file first.
  */
-static void
+static VF_UNUSED void
 vf_golden(const char *name, const char *got, const char *pre,
     const char *post)
 {
