@@ -396,53 +396,56 @@ verdict(struct svc *s, enum svc_state st)
 	s->up = st == SVC_UP;
 }
 
+/* notify_tracks(), then the two files (each "0\n", "1\n" or NULL:
+ * absent) and the writes counted so far. */
+static void
+tracks(struct world *w, const struct svc *s, char paths[2][64],
+    const char *web, const char *all, uint64_t writes)
+{
+	const char	*want[2] = { web, all };
+	char		*got;
+	int		 i;
+
+	notify_tracks(w->nf, s);
+	for (i = 0; i < 2; i++) {
+		got = slurp(paths[i]);
+		if (want[i] == NULL && got != NULL)
+			fail_msg("%s written: %s", paths[i], got);
+		if (want[i] != NULL)
+			assert_file(paths[i], want[i]);
+		free(got);
+	}
+	assert_int_equal(metrics_get(w->metrics, MC_TRACK_WRITES), writes);
+}
+
 static void
 test_tracks(void **state)
 {
 	struct world	w;
 	struct svc	s[2];
-	char		web[64], all[64];
+	char		paths[2][64];
 
 	world_init(&w, false);
-	snprintf(web, sizeof(web), "%s/web.track", w.dir);
-	snprintf(all, sizeof(all), "%s/all.track", w.dir);
+	snprintf(paths[0], sizeof(paths[0]), "%s/web.track", w.dir);
+	snprintf(paths[1], sizeof(paths[1]), "%s/all.track", w.dir);
 	world_conf(&w, "{ " SERVICES ", \"notify\": ["
 	    " { \"track_file\": \"%s\", \"services\": [\"web\"] },"
-	    " { \"track_file\": \"%s\" } ] }", web, all);
+	    " { \"track_file\": \"%s\" } ] }", paths[0], paths[1]);
 	svcs_init(&w, s);
-
 	/* No verdict yet: nothing written. */
-	notify_tracks(w.nf, s);
-	assert_null(slurp(web));
-	assert_null(slurp(all));
-	assert_int_equal(metrics_get(w.metrics, MC_TRACK_WRITES), 0);
-
+	tracks(&w, s, paths, NULL, NULL, 0);
 	/* web is up; api still starting: all is 1 already (one verdict). */
 	verdict(&s[0], SVC_UP);
-	notify_tracks(w.nf, s);
-	assert_file(web, "0\n");
-	assert_file(all, "1\n");
-	assert_int_equal(metrics_get(w.metrics, MC_TRACK_WRITES), 2);
-
+	tracks(&w, s, paths, "0\n", "1\n", 2);
 	/* Nothing changed: nothing written (a removed file stays away). */
-	unlink(web);
-	notify_tracks(w.nf, s);
-	assert_null(slurp(web));
-	assert_int_equal(metrics_get(w.metrics, MC_TRACK_WRITES), 2);
-
+	unlink(paths[0]);
+	tracks(&w, s, paths, NULL, "1\n", 2);
 	/* api up: only the all file changes. */
 	verdict(&s[1], SVC_UP);
-	notify_tracks(w.nf, s);
-	assert_null(slurp(web));
-	assert_file(all, "0\n");
-	assert_int_equal(metrics_get(w.metrics, MC_TRACK_WRITES), 3);
-
+	tracks(&w, s, paths, NULL, "0\n", 3);
 	/* drain counts as not up. */
 	verdict(&s[0], SVC_DRAIN);
-	notify_tracks(w.nf, s);
-	assert_file(web, "1\n");
-	assert_file(all, "1\n");
-	assert_int_equal(metrics_get(w.metrics, MC_TRACK_WRITES), 5);
+	tracks(&w, s, paths, "1\n", "1\n", 5);
 	assert_int_equal(metrics_get(w.metrics, MC_TRACK_FAILURES), 0);
 	/* Nothing for notify_event to do with a track file. */
 	tell(&w, 0, "down", "up", "x");
@@ -574,11 +577,31 @@ test_hooks_in_order(void **state)
 	unsetenv("HW_TEST_NOT_PASSED");
 }
 
+/* env's lines without those sh adds on its own; the caller frees it. */
+static char *
+env_without_shell(char *env)
+{
+	static const char *const shell[] = { "PWD=", "OLDPWD=", "SHLVL=", "_=" };
+	struct sbuf	 kept = { 0 };
+	char		*line, *save;
+	size_t		 i;
+
+	for (line = strtok_r(env, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		for (i = 0; i < ARRAY_SIZE(shell) &&
+		    strncmp(line, shell[i], strlen(shell[i])) != 0; i++)
+			;
+		if (i == ARRAY_SIZE(shell))
+			sbuf_printf(&kept, "%s\n", line);
+	}
+	return kept.data != NULL ? kept.data : xstrdup("");
+}
+
 static void
 test_hook_environment(void **state)
 {
-	struct world	w;
-	char		path[64], *env, want[1024];
+	struct world	 w;
+	char		 path[64], *env, *kept, *want;
 	const char	*p = getenv("PATH");
 
 	setenv("HW_TEST_NOT_PASSED", "1", 1);
@@ -588,32 +611,20 @@ test_hook_environment(void **state)
 	snprintf(path, sizeof(path), "%s/env.web.down", w.dir);
 	env = slurp(path);
 	assert_non_null(env);
-	/* Exactly these (and what sh itself adds, PWD), sorted. */
-	snprintf(want, sizeof(want),
-	    "HAPWATCH_EVENT=transition\n"
+	if (strstr(env, "HW_TEST_NOT_PASSED") != NULL)
+		fail_msg("the daemon's environment leaked into the hook");
+	/* Exactly these, sorted. */
+	want = xasprintf("HAPWATCH_EVENT=transition\n"
 	    "HAPWATCH_PREVIOUS=up\n"
 	    "HAPWATCH_REASON=webapp: 0 of 3 servers usable\n"
 	    "HAPWATCH_SERVICE=web\n"
 	    "HAPWATCH_STATE=down\n"
 	    "HAPWATCH_TIME=" WALL_TEXT "\n"
 	    "PATH=%s\n", p != NULL ? p : "");
-	if (strstr(env, "HW_TEST_NOT_PASSED") != NULL)
-		fail_msg("the daemon's environment leaked into the hook");
-	{
-		/* Drop the lines sh adds on its own. */
-		char	kept[1024] = "", *line, *save;
-		size_t	o = 0;
-
-		for (line = strtok_r(env, "\n", &save); line != NULL;
-		    line = strtok_r(NULL, "\n", &save))
-			if (strncmp(line, "PWD=", 4) != 0 &&
-			    strncmp(line, "OLDPWD=", 7) != 0 &&
-			    strncmp(line, "SHLVL=", 6) != 0 &&
-			    strncmp(line, "_=", 2) != 0)
-				o += (size_t)snprintf(kept + o, sizeof(kept) - o,
-				    "%s\n", line);
-		assert_string_equal(kept, want);
-	}
+	kept = env_without_shell(env);
+	assert_string_equal(kept, want);
+	free(kept);
+	free(want);
 	free(env);
 	world_free(&w);
 	unsetenv("HW_TEST_NOT_PASSED");

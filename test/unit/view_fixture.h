@@ -182,6 +182,31 @@ vf_count(struct metrics *m)
 	metrics_poll(m, POLL_ECONNECT, 2500000);	/* +Inf */
 }
 
+/* The view, as daemon_view() fills it. */
+static void
+vf_view(struct vfix *x)
+{
+	x->v.conf = x->conf;
+	x->v.conf_path = "/etc/hapwatch/hapwatch.json";
+	x->v.started_wall = VF_WALL - 3600000;
+	x->v.svcs = x->svcs;
+	x->v.nsvcs = x->conf->nservices;
+	x->v.haproxy.source = "unix:/run/haproxy/admin.sock";
+	x->v.haproxy.snap = x->snap;
+	x->v.haproxy.polled = true;
+	x->v.haproxy.fresh = true;
+	x->v.haproxy.pid = x->snap->info.pid;
+	x->v.haproxy.last_poll_wall = VF_WALL;
+	x->v.haproxy.last_ok_wall = VF_WALL - 1000;
+	x->v.haproxy.settle_until = 0;
+	x->v.haproxy.last_error = POLL_ETIMEOUT;
+	x->v.haproxy.last_detail =
+	    "no reply from unix:/run/haproxy/admin.sock within 500ms";
+	x->v.fectl = x->fectl;
+	x->v.probes = x->probes;
+	x->v.metrics = x->metrics;
+}
+
 static void
 vf_init(struct vfix *x)
 {
@@ -206,26 +231,7 @@ vf_init(struct vfix *x)
 	x->fectl = fectl_new(&fenv, x->conf, x->svcs);
 	x->metrics = metrics_new();
 	vf_count(x->metrics);
-
-	x->v.conf = x->conf;
-	x->v.conf_path = "/etc/hapwatch/hapwatch.json";
-	x->v.started_wall = VF_WALL - 3600000;
-	x->v.svcs = x->svcs;
-	x->v.nsvcs = x->conf->nservices;
-	x->v.haproxy.source = "unix:/run/haproxy/admin.sock";
-	x->v.haproxy.snap = x->snap;
-	x->v.haproxy.polled = true;
-	x->v.haproxy.fresh = true;
-	x->v.haproxy.pid = x->snap->info.pid;
-	x->v.haproxy.last_poll_wall = VF_WALL;
-	x->v.haproxy.last_ok_wall = VF_WALL - 1000;
-	x->v.haproxy.settle_until = 0;
-	x->v.haproxy.last_error = POLL_ETIMEOUT;
-	x->v.haproxy.last_detail =
-	    "no reply from unix:/run/haproxy/admin.sock within 500ms";
-	x->v.fectl = x->fectl;
-	x->v.probes = x->probes;
-	x->v.metrics = x->metrics;
+	vf_view(x);
 }
 
 static void
