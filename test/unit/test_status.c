@@ -125,7 +125,7 @@ test_status_settling(void **state)
 	x.v.haproxy.settle_until = mono_ms() + 5000;
 	o = render(&x.v);
 	ms = INT(o, "haproxy", "settling_ms");
-	if (ms <= 4000 || ms > 5000)
+	if (ms <= 3000 || ms > 5000)
 		fail_msg("settling_ms %lld, want just under 5000", (long long)ms);
 	json_object_put(o);
 	/* Settled a moment ago: 0, never negative. */
