@@ -403,6 +403,8 @@ http_parse_head(const char *buf, size_t len, size_t max_head,
 	out->keepalive = false;
 	out->content_length = -1;
 	out->chunked = false;
+	out->body = NULL;
+	out->bodylen = 0;
 	out->auth = NULL;
 	out->authlen = 0;
 	out->head_len = 0;

@@ -255,6 +255,14 @@ webhook_body(struct notifier *nf, const struct nevent *e)
 	return body;
 }
 
+int64_t
+notify_backoff_ms(int failed)
+{
+	int64_t	wait = 1000LL << (failed - 1);
+
+	return wait > NOTIFY_BACKOFF_MAX_MS ? NOTIFY_BACKOFF_MAX_MS : wait;
+}
+
 static size_t
 webhook_discard(char *p, size_t size, size_t n, void *arg)
 {
@@ -291,9 +299,7 @@ webhook_done_cb(void *arg, CURL *easy, CURLcode rc)
 		goto next;
 	}
 	metrics_inc(t->nf->env.metrics, MC_WEBHOOK_RETRIES);
-	wait = 1000LL << (t->attempt - 1);
-	if (wait > NOTIFY_BACKOFF_MAX_MS)
-		wait = NOTIFY_BACKOFF_MAX_MS;
+	wait = notify_backoff_ms(t->attempt);
 	if (rc != CURLE_OK)
 		log_warnx("webhook %s: %s (retry in %llds)", t->shown,
 		    curl_easy_strerror(rc), (long long)wait / 1000);

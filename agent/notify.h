@@ -66,6 +66,11 @@ size_t		 notify_pending(const struct notifier *nf);
 size_t		 notify_hooks_running(const struct notifier *nf);
 void		 notify_free(struct notifier *nf);
 
+/* The wait before a webhook's next attempt after `failed` attempts
+ * (1 to NOTIFY_RETRIES - 1) failed: 1s, doubling, at most
+ * NOTIFY_BACKOFF_MAX_MS. */
+int64_t		 notify_backoff_ms(int failed);
+
 /* Write "0\n" or "1\n" to path atomically (temp file, rename). */
 bool		 notify_track_write(const char *path, bool up) MUST_CHECK;
 

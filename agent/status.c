@@ -117,7 +117,8 @@ status_drain(const struct svc *s, const struct drain *d)
 
 	json_object_object_add(o, "since", json_time(s->ovr.since));
 	json_object_object_add(o, "until", json_time(s->ovr.until));
-	json_object_object_add(o, "by", json_object_new_string(s->ovr.by));
+	json_object_object_add(o, "by", json_object_new_string(
+	    s->ovr.by[0] != '\0' ? s->ovr.by : "operator"));
 	json_object_object_add(o, "let_go", json_object_new_boolean(
 	    drain_let_go(d)));
 	json_object_object_add(o, "at", json_time(drain_let_go_at(d)));
@@ -148,7 +149,8 @@ status_override(const struct svc *s)
 	if (s->override == OVR_NONE)
 		return NULL;
 	o = json_object_new_object();
-	json_object_object_add(o, "by", json_object_new_string(s->ovr.by));
+	json_object_object_add(o, "by", json_object_new_string(
+	    s->ovr.by[0] != '\0' ? s->ovr.by : "operator"));
 	json_object_object_add(o, "route", s->ovr.route[0] != '\0' ?
 	    json_object_new_string(s->ovr.route) : NULL);
 	json_object_object_add(o, "since", json_time(s->ovr.since));

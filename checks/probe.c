@@ -67,6 +67,23 @@ probe_schedule(struct probe *c)
 	evtimer_add(c->tick, &tv);
 }
 
+enum probe_state
+probe_judge(enum probe_state state, int *streak, int rise, int fall,
+    bool pass)
+{
+	if (pass)
+		*streak = *streak > 0 ? *streak + 1 : 1;
+	else
+		*streak = *streak < 0 ? *streak - 1 : -1;
+	if (state == PROBE_UNKNOWN)
+		return pass ? PROBE_UP : PROBE_DOWN;
+	if (pass && *streak >= rise)
+		return PROBE_UP;
+	if (!pass && -*streak >= fall)
+		return PROBE_DOWN;
+	return state;
+}
+
 /* A probe ended: count it, move the state, tell the owner. */
 static void
 probe_result(struct probe *c, bool pass, const char *reason)
@@ -78,16 +95,7 @@ probe_result(struct probe *c, bool pass, const char *reason)
 	c->probes++;
 	if (!pass)
 		c->failures++;
-	if (pass)
-		c->streak = c->streak > 0 ? c->streak + 1 : 1;
-	else
-		c->streak = c->streak < 0 ? c->streak - 1 : -1;
-	if (c->state == PROBE_UNKNOWN)
-		c->state = pass ? PROBE_UP : PROBE_DOWN;
-	else if (pass && c->streak >= c->rise)
-		c->state = PROBE_UP;
-	else if (!pass && -c->streak >= c->fall)
-		c->state = PROBE_DOWN;
+	c->state = probe_judge(c->state, &c->streak, c->rise, c->fall, pass);
 	changed = c->state != old || strcmp(c->reason, reason) != 0;
 	str_sanitize(c->reason, sizeof(c->reason), reason);
 	probe_schedule(c);

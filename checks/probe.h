@@ -74,4 +74,15 @@ uint64_t	 probe_count(const struct probe *c);
 uint64_t	 probe_failures(const struct probe *c);
 void		 probe_free(struct probe *c);
 
+/*
+ * Rise/fall, the pure part of every probe's judgement: the state after
+ * one more result (pass or not) given the state before it. *streak counts
+ * the results in a row, passes (> 0) or failures (< 0), and is updated to
+ * include this one. The first result (state PROBE_UNKNOWN) sets the state
+ * at once; after that `rise` passes in a row bring it up and `fall`
+ * failures in a row bring it down.
+ */
+enum probe_state	 probe_judge(enum probe_state state, int *streak,
+			    int rise, int fall, bool pass);
+
 #endif
