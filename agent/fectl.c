@@ -21,6 +21,7 @@ struct fe {
 	enum fe_applied			 applied;
 	bool				 sent_enable;	/* in the request in flight */
 	bool				 in_flight;
+	bool				 restore_sent;	/* tried once by the restore */
 	/* We may have disabled it: set when a disable is sent, cleared only
 	 * when an enable is confirmed. was_ours: its value before the send. */
 	bool				 disabled_by_us;
@@ -215,14 +216,11 @@ fectl_done_cb(void *arg, const struct hacli_result *r)
 	}
 	if (f->req_gen == f->gen)
 		fectl_outage(f, n < 0 ? r : NULL);
-	if (f->again) {
+	/* A restore goes on until every frontend has been tried once (more
+	 * than fit on one line take several); it calls done then. */
+	if (f->again || f->restoring) {
 		f->again = false;
 		fectl_send(f);
-	} else if (f->restoring && f->done != NULL) {
-		void (*done)(void *) = f->done;
-
-		f->done = NULL;
-		done(f->done_arg);
 	}
 }
 
@@ -242,7 +240,8 @@ fectl_send(struct fectl *f)
 
 		want = fe_wanted(f, fe);
 		if (want < 0 || (fe->applied == FE_ERROR && !f->restoring) ||
-		    fe->applied == (want ? FE_ENABLED : FE_DISABLED))
+		    fe->applied == (want ? FE_ENABLED : FE_DISABLED) ||
+		    (f->restoring && fe->restore_sent))
 			continue;
 		/* Keep the line well under HAProxy's limit. */
 		if (line.len + strlen(fe->name) + 20 > HACLI_MAX_LINE)
@@ -251,6 +250,7 @@ fectl_send(struct fectl *f)
 		    want ? "enable" : "disable", fe->name);
 		fe->sent_enable = want;
 		fe->in_flight = true;
+		fe->restore_sent = f->restoring;
 		if (!want) {
 			fe->was_ours = fe->disabled_by_us;
 			fe->disabled_by_us = true;

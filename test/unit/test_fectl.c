@@ -740,6 +740,59 @@ test_many_frontends(void **state)
 	world_free(&w);
 }
 
+/* A stop with more disabled frontends than one line takes: every one is
+ * enabled again before done. */
+static void
+test_restore_many(void **state)
+{
+	struct world	 w;
+	struct sbuf	 fes = { 0 };
+	size_t		 i, n = 300;
+	char		 name[16];
+
+	for (i = 0; i < n; i++)
+		sbuf_printf(&fes, "%s\"f%zu\": \"web\"", i ? ", " : "", i);
+	world_init(&w, fes.data);
+	verdict(&w, 0, false);
+	fectl_update(w.f);
+	run_until(&w, idle, w.f);
+	fectl_update(w.f);
+	run_until(&w, idle, w.f);
+	assert_fe(&w, n - 1, "f299", FE_DISABLED, NULL);
+	fectl_restore(w.f, restored_cb, &w);
+	run_until(&w, restored, &w);
+	assert_int_equal(w.done, 1);
+	for (i = 0; i < n; i++) {
+		snprintf(name, sizeof(name), "f%zu", i);
+		assert_fe(&w, i, name, FE_ENABLED, NULL);
+	}
+	sbuf_free(&fes);
+	world_free(&w);
+}
+
+/* A stop that HAProxy refuses: each frontend is tried once, then done;
+ * no loop of retries. */
+static void
+test_restore_refused(void **state)
+{
+	struct world	w;
+	size_t		lines;
+
+	world_init(&w, FES3);
+	verdict(&w, 0, false);
+	verdict(&w, 1, true);
+	update(&w, "disable frontend fe_a;disable frontend fe_b;"
+	    "enable frontend fe_c");
+	cli_map(&w.cli, "enable frontend fe_a", "Permission denied");
+	lines = w.cli.nlines;
+	fectl_restore(w.f, restored_cb, &w);
+	run_until(&w, restored, &w);
+	assert_int_equal(w.done, 1);
+	assert_int_equal(w.cli.nlines, lines + 1);
+	assert_fe(&w, 0, "fe_a", FE_ERROR, "Permission denied");
+	world_free(&w);
+}
+
 int
 main(void)
 {
@@ -756,6 +809,8 @@ main(void)
 		cmocka_unit_test(test_change_while_in_flight),
 		cmocka_unit_test(test_inherit),
 		cmocka_unit_test(test_many_frontends),
+		cmocka_unit_test(test_restore_many),
+		cmocka_unit_test(test_restore_refused),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
