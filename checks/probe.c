@@ -89,15 +89,19 @@ static void
 probe_result(struct probe *c, bool pass, const char *reason)
 {
 	enum probe_state	old = c->state;
-	bool		changed;
+	char			clean[PROBE_REASON_MAX];
+	bool			changed;
 
 	c->in_flight = false;
 	c->probes++;
 	if (!pass)
 		c->failures++;
 	c->state = probe_judge(c->state, &c->streak, c->rise, c->fall, pass);
-	changed = c->state != old || strcmp(c->reason, reason) != 0;
-	str_sanitize(c->reason, sizeof(c->reason), reason);
+	/* Compared as it is kept: an output with a CR must not look new on
+	 * every probe. */
+	str_sanitize(clean, sizeof(clean), reason);
+	changed = c->state != old || strcmp(c->reason, clean) != 0;
+	memcpy(c->reason, clean, sizeof(clean));
 	probe_schedule(c);
 	if (changed)
 		c->cb(c->cb_arg, c);

@@ -299,6 +299,27 @@ assert_seen(const struct world *w, size_t from, const char *codes,
 	}
 }
 
+/* An output with a control character (a CRLF script): its reason is kept
+ * cleaned, and a probe that says the same again is no change. */
+static void
+test_exec_reason_with_cr(void **state)
+{
+	struct world	 w;
+	char		 cmd[] = "printf 'disk full\\r\\n'; exit 1";
+	char		*argv[] = { path_sh, opt_c, cmd, NULL };
+	struct probe	*c;
+
+	world_init(&w);
+	c = exec_probe(&w, argv, 1, 1);
+	probe_start(c);
+	run_until_count(&w, c, 4);
+	assert_int_equal(probe_state(c), PROBE_DOWN);
+	assert_null(strchr(probe_reason(c), '\r'));
+	assert_int_equal(w.ncb, 1);
+	probe_free(c);
+	world_free(&w);
+}
+
 static void
 test_exec_rise_fall(void **state)
 {
@@ -494,6 +515,7 @@ main(void)
 		cmocka_unit_test(test_judge_streak_carried),
 		cmocka_unit_test(test_exec_true_false),
 		cmocka_unit_test(test_exec_rise_fall),
+		cmocka_unit_test(test_exec_reason_with_cr),
 		cmocka_unit_test(test_exec_cannot_run),
 		cmocka_unit_test(test_tcp),
 		cmocka_unit_test(test_inherit_exec),
