@@ -602,9 +602,24 @@ h_codes(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
     void *target)
 {
 	struct conf_listen	*l = target;
+	size_t			 mark;
+	int			 code;
 
-	if (conf_is_object(cx, v))
-		conf_walk(cx, &code_schema, v, l->codes, -1);
+	if (!conf_is_object(cx, v))
+		return;
+	conf_walk(cx, &code_schema, v, l->codes, -1);
+	/* The answer carries the reason: a code that has no body cannot. */
+	json_object_object_foreach(v, key, val) {
+		if (!json_object_is_type(val, json_type_int))
+			continue;
+		code = json_object_get_int(val);
+		if (code != 204 && code != 205 && code != 304)
+			continue;
+		mark = conf_path_key(cx, key);
+		conf_err(cx, "%d has no body to carry the reason: use another "
+		    "code from 200 to 599", code);
+		conf_path_pop(cx, mark);
+	}
 }
 
 static void
