@@ -93,7 +93,9 @@ http_reason(int code)
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
 	case 408: return "Request Timeout";
+	case 409: return "Conflict";
 	case 413: return "Content Too Large";
+	case 429: return "Too Many Requests";
 	case 431: return "Request Header Fields Too Large";
 	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";

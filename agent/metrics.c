@@ -355,6 +355,9 @@ render_misc(const struct view *v, const struct metrics *m, struct sbuf *out)
 	    c[MC_WEBHOOK_FAILURES] + c[MC_WEBHOOK_DROPPED]);
 	counter(out, "hapwatch_track_file_writes_total", "Track files written.",
 	    c[MC_TRACK_WRITES]);
+	counter(out, "hapwatch_track_file_failures_total",
+	    "Track files that could not be written (retried on the next "
+	    "change).", c[MC_TRACK_FAILURES]);
 	gauge(out, "hapwatch_probers", "Probers (load balancers' health "
 	    "checks, agent-checks) in the table, by source address.",
 	    probers_count(v->probers));

@@ -187,7 +187,7 @@ test_health(void **state)
 	assert_answer(&w, "GET /first HTTP/1.1\r\n\r\n", "503 Service Unavailable",
 	    "", "", "down bk_first: 1 usable servers, need 2\n", false);
 	/* drain has its own code here. */
-	assert_answer(&w, "GET /be HTTP/1.1\r\n\r\n", "429 Bad Request", "", "",
+	assert_answer(&w, "GET /be HTTP/1.1\r\n\r\n", "429 Too Many Requests", "", "",
 	    "drain drained by operator\n", false);
 	assert_answer(&w, "GET /peer HTTP/1.1\r\n\r\n", "503 Service Unavailable",
 	    "", "", "down starting\n", false);
