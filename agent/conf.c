@@ -28,7 +28,8 @@
 
 /* conf/hapwatch.json is this with every default written out. */
 static const char conf_default[] =
-    "{ \"haproxy\": { \"stats\": \"unix:/run/haproxy/admin.sock\" },\n"
+    "{ \"haproxy\": { \"stats\": \"unix:/run/haproxy/admin.sock\",\n"
+    "                \"master\": \"unix:/run/haproxy-master.sock\" },\n"
     "  \"services\": { \"default\": {\n"
     "      \"require\": [ { \"backend\": \"*\" } ] } },\n"
     "  \"listen\": [\n"
@@ -935,6 +936,7 @@ conf_free(struct conf *c)
 	free(c->haproxy.stats);
 	free(c->haproxy.log_listen);
 	free(c->haproxy.state_file);
+	free(c->haproxy.master);
 	for (i = 0; i < c->nchecks; i++)
 		conf_free_check(&c->checks[i]);
 	free(c->checks);
@@ -1002,4 +1004,18 @@ conf_state_dir(const struct conf *c)
 	memcpy(env, e, n);
 	env[n] = '\0';
 	return env;
+}
+
+bool
+conf_watches_haproxy(const struct conf *c)
+{
+	size_t	i, j;
+
+	if (c->nfrontends > 0)
+		return true;
+	for (i = 0; i < c->nservices; i++)
+		for (j = 0; j < c->services[i].nconds; j++)
+			if (c->services[i].conds[j].kind != COND_CHECK)
+				return true;
+	return false;
 }

@@ -43,12 +43,21 @@ struct conf_haproxy {
 	struct addr	 log_addr;		/* "udp:HOST:PORT" parsed */
 	char		*state_file;		/* NULL: none */
 	int64_t		 state_file_interval;	/* default 30s */
+	char		*master;		/* the master CLI, or NULL */
+	struct addr	 master_addr;
 };
 
 enum check_kind {
 	CHECK_HTTP,
 	CHECK_TCP,
 	CHECK_EXEC,
+	CHECK_LOAD,		/* this machine's load, as a weight */
+};
+
+/* What a load check reads (CHECK_LOAD). */
+enum load_kind {
+	LOAD_CPU,		/* the CPU's idle share over the interval */
+	LOAD_LOADAVG,		/* 1 - the 1-minute load average per core */
 };
 
 struct conf_header {
@@ -71,6 +80,8 @@ struct conf_check {
 	int64_t			 timeout;	/* default 1s */
 	int			 rise;		/* default 2 */
 	int			 fall;		/* default 3 */
+	enum load_kind		 load;		/* CHECK_LOAD */
+	int			 floor;		/* CHECK_LOAD: lowest weight, 1 */
 };
 
 enum cond_kind {
@@ -106,6 +117,8 @@ struct conf_service {
 	struct conf_let_go	 let_go;
 	char			**drain_frontends;	/* watched while drained */
 	size_t			 ndrain_frontends;
+	size_t			 weight_from;	/* a check's weight, or CONF_NONE
+						 * (capacity) */
 };
 
 enum listen_kind {
@@ -224,6 +237,10 @@ void		 conf_errors_free(struct conf_errors *errs);
 
 /* Whether c uses libcurl: http checks, webhooks, or the stats page. */
 bool		 conf_needs_curl(const struct conf *c);
+/* Whether c needs HAProxy's word at all: a service with a backend or
+ * liveness condition, or frontends to control. Without (hapwatch as the
+ * agent on an app server), no stats source is polled. */
+bool		 conf_watches_haproxy(const struct conf *c);
 
 /* Index of a service by name, or CONF_NONE. */
 size_t		 conf_service_index(const struct conf *c, const char *name);

@@ -183,6 +183,27 @@ h_log_listen(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 	conf_set_string(&h->log_listen, s);
 }
 
+/* haproxy.master: HAProxy's master CLI ("-S" in master-worker mode). */
+static void
+h_master(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
+    void *target)
+{
+	struct conf_haproxy	*h = target;
+	const char		*s;
+	char			 err[128];
+
+	if (!conf_get_string(cx, v, &s))
+		return;
+	if ((strncmp(s, "unix:", 5) != 0 && strncmp(s, "tcp:", 4) != 0) ||
+	    !addr_parse(s, ADDR_TCP_PREFIX, &h->master_addr, err,
+	    sizeof(err))) {
+		conf_err(cx, "%s is not unix:PATH or tcp:HOST:PORT",
+		    conf_quote(cx, s));
+		return;
+	}
+	conf_set_string(&h->master, s);
+}
+
 static const struct conf_key haproxy_keys[] = {
 	CUSTOM(struct conf_haproxy, "stats", stats, h_stats, 0),
 	DUR(struct conf_haproxy, "interval", interval, MS(10), HOUR, SEC(1), 0),
@@ -193,13 +214,33 @@ static const struct conf_key haproxy_keys[] = {
 	CUSTOM(struct conf_haproxy, "state_file", state_file, h_state_file, 0),
 	DUR(struct conf_haproxy, "state_file_interval", state_file_interval,
 	    SEC(1), HOUR, SEC(30), 0),
+	CUSTOM(struct conf_haproxy, "master", master, h_master, 0),
 };
 static const struct conf_schema haproxy_schema =
     SCHEMA("settings", haproxy_keys);
 
 /* ---- checks ----------------------------------------------------------- */
 
-static const char *const check_kinds[] = { "http", "tcp", "exec" };
+static const char *const check_kinds[] = { "http", "tcp", "exec", "load" };
+
+static void
+h_check_load(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
+    void *target)
+{
+	struct conf_check	*ch = target;
+	const char		*s;
+
+	if (!conf_get_string(cx, v, &s))
+		return;
+	if (strcmp(s, "cpu") == 0)
+		ch->load = LOAD_CPU;
+	else if (strcmp(s, "loadavg") == 0)
+		ch->load = LOAD_LOADAVG;
+	else
+		conf_err(cx, "%s: \"cpu\" (the idle share) or \"loadavg\" (the "
+		    "1-minute load per core)", conf_quote(cx, s));
+	conf_set_string(&ch->target, s);
+}
 
 static void
 h_check_tcp(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
@@ -291,6 +332,9 @@ static const struct conf_key check_keys[] = {
 	CUSTOM(struct conf_check, "tcp", target, h_check_tcp, KIND(CHECK_TCP)),
 	CUSTOM(struct conf_check, "exec", argv, h_check_exec,
 	    KIND(CHECK_EXEC)),
+	CUSTOM(struct conf_check, "load", target, h_check_load,
+	    KIND(CHECK_LOAD)),
+	INT(struct conf_check, "floor", floor, 1, 100, 1, KIND(CHECK_LOAD)),
 	DUR(struct conf_check, "interval", interval, MS(10), HOUR, SEC(2), 0),
 	DUR(struct conf_check, "timeout", timeout, MS(10), HOUR, SEC(1), 0),
 	INT(struct conf_check, "rise", rise, 1, 100, 2, 0),
@@ -431,6 +475,18 @@ h_require(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 	    &s->nconds);
 }
 
+/* weight_from: the agent weight comes from this check. */
+static void
+h_weight_from(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
+    void *target)
+{
+	struct conf_service	*s = target;
+	const char		*name;
+
+	if (conf_get_string(cx, v, &name))
+		s->weight_from = conf_ref_check(cx, name);
+}
+
 static const struct conf_key let_go_keys[] = {
 	INT(struct conf_let_go, "failures", failures, 1, 100, 2, 0),
 	DUR(struct conf_let_go, "quiet", quiet, 0, HOUR, SEC(10), 0),
@@ -480,6 +536,7 @@ static const struct conf_key service_keys[] = {
 	DUR(struct conf_service, "up_after", up_after, 0, HOUR, 0, 0),
 	DUR(struct conf_service, "down_after", down_after, 0, HOUR, 0, 0),
 	{ .name = "let_go", .type = KT_CUSTOM, .fn = h_let_go },
+	CUSTOM(struct conf_service, "weight_from", weight_from, h_weight_from, 0),
 	{ .name = "drain_frontends", .type = KT_CUSTOM, .fn = h_drain_frontends },
 };
 static const struct conf_schema service_schema =
@@ -498,6 +555,7 @@ service_parse(struct conf_ctx *cx, const char *name, json_object *v,
 		return;
 	conf_defaults(&service_schema, s);
 	conf_defaults(&let_go_schema, &s->let_go);
+	s->weight_from = CONF_NONE;
 	conf_walk(cx, &service_schema, v, s, -1);
 }
 

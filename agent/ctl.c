@@ -186,6 +186,28 @@ jstr(json_object *o, const char *key, const char *def)
 	return json_object_get_string(v);
 }
 
+/* The master's line, and a failed reload's, under the table. */
+static void
+ctl_print_master(json_object *hap)
+{
+	json_object	*m, *f;
+
+	if (json_object_object_get_ex(hap, "master", &m) && m != NULL)
+		printf("HAProxy master via %s: %s, pid %s, worker %s, %s reloads"
+		    "%s%s\n", jstr(m, "source", "?"),
+		    strcmp(jstr(m, "up", "false"), "true") == 0 ? "answers" :
+		    "UNAVAILABLE", jstr(m, "pid", "-"), jstr(m, "worker", "-"),
+		    jstr(m, "reloads", "?"),
+		    strcmp(jstr(m, "last_error", "-"), "-") != 0 ? ", last: " : "",
+		    strcmp(jstr(m, "last_error", "-"), "-") != 0 ?
+		    jstr(m, "last_error", "") : "");
+	if (json_object_object_get_ex(hap, "last_reload_failure", &f) &&
+	    f != NULL)
+		printf("LAST RELOAD FAILED at %s (%s failed so far): %s\n",
+		    jstr(f, "time", "?"), jstr(hap, "reload_failures", "?"),
+		    jstr(f, "message", ""));
+}
+
 static void
 ctl_print_table(json_object *st)
 {
@@ -200,16 +222,23 @@ ctl_print_table(json_object *st)
 		    jstr(s, "override", "-"), jstr(s, "weight", "?"),
 		    jstr(s, "since", "-"), jstr(s, "reason", ""));
 	}
-	if (json_object_object_get_ex(st, "haproxy", &hap))
-		printf("\nHAProxy %s via %s: stats %s, pid %s, last poll %s, "
-		    "%s errors%s%s\n", jstr(hap, "version", "?"),
-		    jstr(hap, "source", "?"),
-		    strcmp(jstr(hap, "up", "false"), "true") == 0 ? "fresh" :
-		    "UNAVAILABLE", jstr(hap, "pid", "-"),
-		    jstr(hap, "last_poll", "never"), jstr(hap, "errors", "0"),
-		    strcmp(jstr(hap, "last_error", "-"), "-") != 0 ? ", last: " : "",
-		    strcmp(jstr(hap, "last_error", "-"), "-") != 0 ?
-		    jstr(hap, "last_error", "") : "");
+	if (!json_object_object_get_ex(st, "haproxy", &hap))
+		return;
+	if (strcmp(jstr(hap, "watched", "true"), "false") == 0) {
+		printf("\nHAProxy: not watched (no service needs it: agent "
+		    "mode)\n");
+		return;
+	}
+	printf("\nHAProxy %s via %s: stats %s, pid %s, last poll %s, "
+	    "%s errors%s%s\n", jstr(hap, "version", "?"),
+	    jstr(hap, "source", "?"),
+	    strcmp(jstr(hap, "up", "false"), "true") == 0 ? "fresh" :
+	    "UNAVAILABLE", jstr(hap, "pid", "-"),
+	    jstr(hap, "last_poll", "never"), jstr(hap, "errors", "0"),
+	    strcmp(jstr(hap, "last_error", "-"), "-") != 0 ? ", last: " : "",
+	    strcmp(jstr(hap, "last_error", "-"), "-") != 0 ?
+	    jstr(hap, "last_error", "") : "");
+	ctl_print_master(hap);
 }
 
 static int

@@ -27,6 +27,7 @@
 #include "listener.h"
 #include "log.h"
 #include "logtrig.h"
+#include "master.h"
 #include "metrics.h"
 #include "notify.h"
 #include "ovfile.h"
@@ -73,6 +74,16 @@ struct hapstate {
 	char			 last_detail[160];
 };
 
+/* What HAProxy's master says (haproxy.master). */
+struct masterstate {
+	bool			 answered;
+	struct master_proc	 proc;		/* the last good read */
+	enum poll_error		 last_error;
+	char			 last_detail[160];
+	int64_t			 last_failure_wall;	/* a failed reload */
+	char			 last_failure[256];	/* HAProxy's words */
+};
+
 struct daemon {
 	struct event_base	*base;
 	struct conf		*conf;
@@ -89,7 +100,9 @@ struct daemon {
 	struct event		*until_ev;	/* an override's end (--for) */
 	struct ovfile		*ovfile;	/* overrides kept across restarts */
 	struct hapstate		 hap;
-	struct poller		*poller;
+	struct poller		*poller;	/* NULL: agent mode */
+	struct master		*master;	/* haproxy.master, or NULL */
+	struct masterstate	 mst;
 	struct logtrig		*logtrig;	/* or NULL */
 	struct statefile	*statefile;	/* or NULL */
 	struct listener		**listeners;	/* one per conf->listens */
@@ -163,6 +176,26 @@ daemon_transition(struct daemon *d, size_t idx, const char *prev,
     bool initial)
 {
 	daemon_queue(d, "transition", idx, prev, initial, NULL);
+}
+
+/* An event of HAProxy's, not of a service (a failed reload): told to
+ * every hook and webhook. */
+static void
+daemon_queue_haproxy(struct daemon *d, const char *event, const char *reason)
+{
+	struct transition	*t;
+
+	if (d->npending == d->cappending) {
+		d->cappending = d->cappending ? d->cappending * 2 : 8;
+		d->pending = xrealloc(d->pending, d->cappending *
+		    sizeof(*d->pending));
+	}
+	t = &d->pending[d->npending++];
+	memset(t, 0, sizeof(*t));
+	t->event = event;
+	t->svc = CONF_NONE;
+	t->wall = wall_ms();
+	snprintf(t->reason, sizeof(t->reason), "%s", reason);
 }
 
 static const char *
@@ -253,6 +286,14 @@ daemon_check_state(void *arg, size_t idx, const char **reason)
 	return probeset_state(d->probes, idx, reason);
 }
 
+static int
+daemon_check_weight(void *arg, size_t idx)
+{
+	struct daemon	*d = arg;
+
+	return probeset_weight(d->probes, idx);
+}
+
 /*
  * Until when the last good snapshot stands: grace after the last good
  * poll, and at least until the next poll is due while the last one was
@@ -294,6 +335,7 @@ daemon_evaluate(struct daemon *d)
 	    !(d->hap.await_plan && in.stats_fresh);
 	in.settle_until = d->hap.settle_until;
 	in.check_state = daemon_check_state;
+	in.check_weight = daemon_check_weight;
 	in.check_arg = d;
 	if (in.stats_fresh)
 		next = daemon_fresh_until(d) + 1;
@@ -688,6 +730,95 @@ daemon_logtrig_cb(void *arg)
 		poller_trigger(d->poller);
 }
 
+/* The stats poller, or NULL when nothing watches HAProxy (agent mode:
+ * hapwatch as the agent of an app server). */
+/* ---- HAProxy's master ---- */
+
+/* What went wrong with the master, told once when it starts. */
+static void
+daemon_master_error(struct daemon *d, const struct master_report *r)
+{
+	struct masterstate	*m = &d->mst;
+
+	metrics_master_error(d->metrics, r->error);
+	if (m->last_error == POLL_OK || !m->answered)
+		log_warnx("master: %s (%s)", r->detail, poll_error_str(r->error));
+	else
+		log_debug("master: %s", r->detail);
+	m->answered = true;
+	m->last_error = r->error;
+	snprintf(m->last_detail, sizeof(m->last_detail), "%s", r->detail);
+}
+
+/* A reload that did not take: the old worker serves the old config. */
+static void
+daemon_reload_failed(struct daemon *d, const struct master_report *r)
+{
+	struct masterstate	*m = &d->mst;
+	unsigned		 i;
+	char			 text[300];
+
+	for (i = 0; i < r->failures; i++)
+		metrics_inc(d->metrics, MC_HAPROXY_RELOAD_FAILURES);
+	m->last_failure_wall = wall_ms();
+	snprintf(m->last_failure, sizeof(m->last_failure), "%s",
+	    r->why[0] != '\0' ? r->why : "no words from HAProxy (see its log)");
+	snprintf(text, sizeof(text), "HAProxy reload failed%s: %s; worker %d "
+	    "goes on serving the previous config", r->first ?
+	    " (before hapwatch started)" : "", m->last_failure,
+	    r->proc.worker_pid);
+	log_errx("%s", text);
+	daemon_queue_haproxy(d, "haproxy_reload_failed", text);
+}
+
+static void
+daemon_master_cb(void *arg, const struct master_report *r)
+{
+	struct daemon		*d = arg;
+	struct masterstate	*m = &d->mst;
+
+	if (r->error != POLL_OK) {
+		daemon_master_error(d, r);
+		return;
+	}
+	if (m->answered && m->last_error != POLL_OK)
+		log_notice("master: answers again");
+	if (r->first)
+		log_info("HAProxy's master: pid %d, worker %d, %u reloads",
+		    r->proc.master_pid, r->proc.worker_pid, r->proc.reloads);
+	else if (r->restarted)
+		log_notice("HAProxy's master restarted: pid %d -> %d",
+		    m->proc.master_pid, r->proc.master_pid);
+	if (!r->first && r->new_worker) {
+		/* A new worker: young from now on, before any poll of it. */
+		int64_t until = mono_ms() + d->conf->haproxy.settle;
+
+		log_notice("HAProxy's master: new worker %d", r->proc.worker_pid);
+		if (until > d->hap.settle_until)
+			d->hap.settle_until = until;
+		if (d->poller != NULL)
+			poller_trigger(d->poller);
+	}
+	if (r->failures > 0)
+		daemon_reload_failed(d, r);
+	m->answered = true;
+	m->last_error = POLL_OK;
+	m->proc = r->proc;
+}
+
+/* The master's poller, when the config names one and HAProxy is
+ * watched at all. */
+static struct master *
+daemon_make_master(struct daemon *d, const struct conf *conf)
+{
+	const struct conf_haproxy	*h = &conf->haproxy;
+
+	if (h->master == NULL || !conf_watches_haproxy(conf))
+		return NULL;
+	return master_new(d->base, &h->master_addr, h->interval, h->timeout,
+	    daemon_master_cb, d);
+}
+
 static struct poller *
 daemon_make_poller(struct daemon *d, const struct conf *conf)
 {
@@ -695,6 +826,8 @@ daemon_make_poller(struct daemon *d, const struct conf *conf)
 	struct poller_timing		 t = { h->interval, h->timeout, h->settle };
 	struct source			*src;
 
+	if (!conf_watches_haproxy(conf))
+		return NULL;
 	if (h->stats_kind == STATS_HTTP)
 		src = source_page_new(d->base, d->curl, h->stats, h->timeout);
 	else
@@ -726,10 +859,12 @@ daemon_set_plan(struct daemon *d, const struct conf *conf)
 	}
 	plan.frontends = fes;
 	plan.nfrontends = nfe;
-	poller_set_plan(d->poller, &plan);
+	if (d->poller != NULL) {
+		poller_set_plan(d->poller, &plan);
+		log_debug("stats request: %s", poller_request(d->poller));
+	}
 	plan_free(&plan);
 	free(fes);
-	log_debug("stats request: %s", poller_request(d->poller));
 }
 
 /* Make sure d->curl exists if conf needs libcurl (loading it). False,
@@ -776,6 +911,15 @@ daemon_view(void *arg, struct view *v)
 	v->haproxy.settle_until = d->hap.settle_until;
 	v->haproxy.last_error = d->hap.last_error;
 	v->haproxy.last_detail = d->hap.last_detail;
+	if (d->master != NULL) {
+		v->haproxy.master = d->conf->haproxy.master;
+		v->haproxy.master_proc = d->mst.answered &&
+		    d->mst.proc.master_pid != 0 ? &d->mst.proc : NULL;
+		v->haproxy.master_error = d->mst.last_error;
+		v->haproxy.master_detail = d->mst.last_detail;
+	}
+	v->haproxy.reload_failure_wall = d->mst.last_failure_wall;
+	v->haproxy.reload_failure = d->mst.last_failure;
 	v->listeners = (const struct listener *const *)d->listeners;
 	v->nlisteners = d->nlisteners;
 	v->fectl = d->fectl;
@@ -1044,7 +1188,8 @@ reload_listeners(struct daemon *d, struct staged *st)
 	st->listeners = NULL;
 }
 
-/* The stats source: the same poller with a new plan, or a new poller. */
+/* The stats source: the same poller with a new plan, or a new poller, or
+ * none (agent mode). */
 static void
 reload_poller(struct daemon *d, const struct conf *oc, const struct conf *nc)
 {
@@ -1052,6 +1197,21 @@ reload_poller(struct daemon *d, const struct conf *oc, const struct conf *nc)
 	struct poller_timing		 t = { n->interval, n->timeout, n->settle };
 	char				 shown[256];
 
+	if ((d->poller != NULL) != conf_watches_haproxy(nc)) {
+		log_notice("reload: %s", d->poller != NULL ? "no service "
+		    "watches HAProxy any more (agent mode)" : "a service "
+		    "watches HAProxy now");
+		poller_free(d->poller);
+		d->poller = daemon_make_poller(d, nc);
+		d->hap.answered = d->poller == NULL;
+		d->hap.pid = 0;
+		daemon_set_plan(d, nc);
+		if (d->poller != NULL)
+			poller_start(d->poller);
+		return;
+	}
+	if (d->poller == NULL)
+		return;
 	if (strcmp(o->stats, n->stats) == 0) {
 		daemon_set_plan(d, nc);
 		poller_set_timing(d->poller, &t);
@@ -1067,6 +1227,26 @@ reload_poller(struct daemon *d, const struct conf *oc, const struct conf *nc)
 	/* Its first word is as early as a new process's. */
 	d->hap.pid = 0;
 	poller_start(d->poller);
+}
+
+/* The master: the same one at a new pace, or another, or none. */
+static void
+reload_master(struct daemon *d, const struct conf *oc, const struct conf *nc)
+{
+	const struct conf_haproxy	*n = &nc->haproxy;
+
+	if (d->master != NULL && n->master != NULL && oc->haproxy.master !=
+	    NULL && strcmp(oc->haproxy.master, n->master) == 0 &&
+	    conf_watches_haproxy(nc)) {
+		master_set_timing(d->master, n->interval, n->timeout);
+		return;
+	}
+	master_free(d->master);
+	memset(&d->mst.proc, 0, sizeof(d->mst.proc));
+	d->mst.answered = false;
+	d->master = daemon_make_master(d, nc);
+	if (d->master != NULL)
+		master_start(d->master);
 }
 
 static void
@@ -1089,6 +1269,7 @@ reload_commit(struct daemon *d, struct staged *st)
 	st->conf = NULL;
 	reload_drains(d);
 	reload_poller(d, old, d->conf);
+	reload_master(d, old, d->conf);
 	reload_ovfile(d, old);
 	probes = daemon_make_probes(d, d->conf);
 	probeset_inherit(probes, d->probes);
@@ -1231,6 +1412,8 @@ daemon_stop(struct daemon *d, const char *why)
 	d->dirty |= DIRTY_STATES;	/* every listener closes */
 	poller_free(d->poller);
 	d->poller = NULL;
+	master_free(d->master);
+	d->master = NULL;
 	for (i = 0; i < d->conf->nnotifies; i++)
 		if (d->conf->notifies[i].kind == NOTIFY_EXEC &&
 		    d->conf->notifies[i].timeout + CHILD_KILL_GRACE_MS + 500 > ms)
@@ -1390,7 +1573,10 @@ daemon_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 		return NULL;
 	}
 	d->poller = daemon_make_poller(d, conf);
+	/* Agent mode: no HAProxy word to wait for before judging. */
+	d->hap.answered = d->poller == NULL;
 	daemon_set_plan(d, conf);
+	d->master = daemon_make_master(d, conf);
 	d->statefile = statefile_new(d->base, &conf->haproxy);
 	d->house_ev = event_new(d->base, -1, EV_PERSIST, daemon_house_cb, d);
 	return d;
@@ -1408,10 +1594,24 @@ daemon_run(struct daemon *d)
 	if (d->watchdog_ms > 0 && d->watchdog_ms / 2 < 1000)
 		tv = tv_ms(d->watchdog_ms / 2);
 	event_add(d->house_ev, &tv);
-	poller_start(d->poller);
+	if (d->poller != NULL)
+		poller_start(d->poller);
+	if (d->master != NULL)
+		master_start(d->master);
 	probeset_start(d->probes);
-	log_notice("hapwatch %s started: %zu services, %zu listeners, stats %s",
-	    HW_VERSION, d->nsvcs, d->nlisteners, d->stats_shown);
+	if (d->poller != NULL)
+		log_notice("hapwatch %s started: %zu services, %zu listeners, "
+		    "stats %s", HW_VERSION, d->nsvcs, d->nlisteners,
+		    d->stats_shown);
+	else
+		log_notice("hapwatch %s started: %zu services, %zu listeners; "
+		    "no service watches HAProxy (agent mode)", HW_VERSION,
+		    d->nsvcs, d->nlisteners);
+	if (d->poller == NULL) {
+		/* Nothing to wait for: the listeners answer. */
+		d->ready_sent = true;
+		sd_notifyf("READY=1\nSTATUS=%s", daemon_status_line(d));
+	}
 	/* One turn, then what it changed is told and what it closed freed
 	 * (pgbouncer's main_loop_once). */
 	while (!d->quit) {
@@ -1439,6 +1639,7 @@ daemon_free(struct daemon *d)
 		notify_free(d->retired[i]);
 	free(d->retired);
 	poller_free(d->poller);
+	master_free(d->master);
 	statefile_free(d->statefile);
 	fectl_free(d->fectl);
 	notify_free(d->notifier);

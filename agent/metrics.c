@@ -35,6 +35,7 @@ struct metrics {
 	uint64_t		agent[SVC_NSTATES];
 	uint64_t		conn_errors[CONN_NERRORS];
 	struct poll_counters	poll;
+	uint64_t		master_errors[POLL_NERRORS];
 };
 
 struct metrics *
@@ -111,6 +112,23 @@ const struct poll_counters *
 metrics_polls(const struct metrics *m)
 {
 	return &m->poll;
+}
+
+void
+metrics_master_error(struct metrics *m, enum poll_error e)
+{
+	m->master_errors[e]++;
+}
+
+uint64_t
+metrics_master_errors(const struct metrics *m)
+{
+	uint64_t	n = 0;
+	size_t		i;
+
+	for (i = 0; i < POLL_NERRORS; i++)
+		n += m->master_errors[i];
+	return n;
 }
 
 /* ---- rendering ---- */
@@ -263,6 +281,19 @@ render_stats(const struct view *v, const struct metrics *m, struct sbuf *out)
 	    "New HAProxy processes seen (reloads and restarts).");
 	sbuf_printf(out, "hapwatch_haproxy_reloads_total %llu\n",
 	    (unsigned long long)m->counters[MC_HAPROXY_PROCESSES]);
+	head(out, "hapwatch_haproxy_reload_failures_total", "counter",
+	    "HAProxy reloads that failed (its master says so): the old worker "
+	    "goes on with the old config.");
+	sbuf_printf(out, "hapwatch_haproxy_reload_failures_total %llu\n",
+	    (unsigned long long)m->counters[MC_HAPROXY_RELOAD_FAILURES]);
+	if (v->haproxy.master != NULL) {
+		head(out, "hapwatch_master_errors_total", "counter",
+		    "Failed polls of HAProxy's master CLI, by reason.");
+		for (i = 1; i < POLL_NERRORS; i++)
+			sbuf_printf(out, "hapwatch_master_errors_total{reason=\"%s\"}"
+			    " %llu\n", poll_error_str((enum poll_error)i),
+			    (unsigned long long)m->master_errors[i]);
+	}
 }
 
 static void

@@ -53,6 +53,7 @@ enum metric_counter {
 	MC_CONFIG_RELOADS,
 	MC_CONFIG_RELOAD_FAILURES,
 	MC_HAPROXY_PROCESSES,		/* new HAProxy processes seen */
+	MC_HAPROXY_RELOAD_FAILURES,	/* reloads the master says failed */
 	MC_NCOUNTERS
 };
 
@@ -80,6 +81,9 @@ uint64_t	 metrics_conn_errors(const struct metrics *m, enum conn_error e);
 void		 metrics_poll(struct metrics *m, enum poll_error e,
 		    int64_t duration_us);
 const struct poll_counters *metrics_polls(const struct metrics *m);
+/* A master CLI poll that failed with e. */
+void		 metrics_master_error(struct metrics *m, enum poll_error e);
+uint64_t	 metrics_master_errors(const struct metrics *m);
 
 /* The whole /metrics page for v, appended to out. */
 void		 metrics_render(const struct view *v, struct sbuf *out);

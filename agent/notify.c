@@ -72,12 +72,14 @@ struct notifier {
 	char			 host[256];
 };
 
+/* Whether t hears of service idx's events; HAProxy's own (CONF_NONE, a
+ * failed reload) go to every hook and webhook. */
 static bool
 target_wants(const struct ntarget *t, size_t idx)
 {
 	size_t	i;
 
-	if (t->conf->svcs == NULL)
+	if (t->conf->svcs == NULL || idx == CONF_NONE)
 		return true;
 	for (i = 0; i < t->conf->nsvcs; i++)
 		if (t->conf->svcs[i] == idx)
@@ -238,10 +240,17 @@ webhook_body(struct notifier *nf, const struct nevent *e)
 	char		 when[32], *text, *body;
 
 	fmt_rfc3339(e->wall, when, sizeof(when));
-	text = xasprintf("%s: service %s is %s (was %s): %s", nf->host, svc,
-	    e->state, e->prev, e->reason);
+	if (e->svc == CONF_NONE)	/* HAProxy's own: a failed reload */
+		text = xasprintf("%s: %s", nf->host, e->reason);
+	else if (strcmp(e->event, "let_go") == 0)
+		text = xasprintf("%s: service %s: the drain has %s", nf->host,
+		    svc, e->reason);
+	else
+		text = xasprintf("%s: service %s is %s (was %s): %s", nf->host,
+		    svc, e->state, e->prev, e->reason);
 	json_object_object_add(o, "event", json_object_new_string(e->event));
-	json_object_object_add(o, "service", json_object_new_string(svc));
+	json_object_object_add(o, "service", e->svc == CONF_NONE ? NULL :
+	    json_object_new_string(svc));
 	json_object_object_add(o, "state", json_object_new_string(e->state));
 	json_object_object_add(o, "previous", json_object_new_string(e->prev));
 	json_object_object_add(o, "reason", json_object_new_string(e->reason));
@@ -429,8 +438,9 @@ notify_new(const struct notify_env *env, const struct conf *conf)
 		t->retry = evtimer_new(env->base, webhook_retry_cb, t);
 		if (t->conf->kind != NOTIFY_EXEC)
 			continue;
-		t->hooks = xcalloc(nf->nsvcs, sizeof(*t->hooks));
-		for (j = 0; j < nf->nsvcs; j++) {
+		/* One queue per service, and one for HAProxy's events. */
+		t->hooks = xcalloc(nf->nsvcs + 1, sizeof(*t->hooks));
+		for (j = 0; j <= nf->nsvcs; j++) {
 			t->hooks[j].t = t;
 			t->hooks[j].svc = j;
 			TAILQ_INIT(&t->hooks[j].events);
@@ -443,7 +453,7 @@ void
 notify_event(struct notifier *nf, const struct notify_event *ev)
 {
 	struct nevent	*e;
-	size_t		 i;
+	size_t		 i, q;
 
 	for (i = 0; i < nf->n; i++) {
 		struct ntarget *t = &nf->t[i];
@@ -457,8 +467,9 @@ notify_event(struct notifier *nf, const struct notify_event *ev)
 			/* (TAILQ_INSERT_TAIL evaluates its element more than
 			 * once: never pass it a call.) */
 			e = nevent_new(ev);
-			TAILQ_INSERT_TAIL(&t->hooks[ev->svc].events, e, link);
-			hook_next(&t->hooks[ev->svc]);
+			q = ev->svc == CONF_NONE ? nf->nsvcs : ev->svc;
+			TAILQ_INSERT_TAIL(&t->hooks[q].events, e, link);
+			hook_next(&t->hooks[q]);
 			break;
 		case NOTIFY_WEBHOOK:
 			if (!ev->initial)
@@ -485,7 +496,7 @@ notify_pending(const struct notifier *nf)
 
 	for (i = 0; i < nf->n; i++) {
 		n += nf->t[i].qlen;
-		for (j = 0; nf->t[i].hooks != NULL && j < nf->nsvcs; j++)
+		for (j = 0; nf->t[i].hooks != NULL && j <= nf->nsvcs; j++)
 			n += nf->t[i].hooks[j].running != NULL ||
 			    !TAILQ_EMPTY(&nf->t[i].hooks[j].events);
 	}
@@ -498,7 +509,7 @@ notify_hooks_running(const struct notifier *nf)
 	size_t	i, j, n = 0;
 
 	for (i = 0; nf != NULL && i < nf->n; i++)
-		for (j = 0; nf->t[i].hooks != NULL && j < nf->nsvcs; j++)
+		for (j = 0; nf->t[i].hooks != NULL && j <= nf->nsvcs; j++)
 			n += nf->t[i].hooks[j].running != NULL;
 	return n;
 }
@@ -524,7 +535,7 @@ notify_free(struct notifier *nf)
 	for (i = 0; i < nf->n; i++) {
 		struct ntarget *t = &nf->t[i];
 
-		for (j = 0; t->hooks != NULL && j < nf->nsvcs; j++) {
+		for (j = 0; t->hooks != NULL && j <= nf->nsvcs; j++) {
 			if (t->hooks[j].running != NULL)
 				child_abandon(t->hooks[j].running);
 			nevent_q_free(&t->hooks[j].events);

@@ -35,7 +35,7 @@ probeset_build(const struct probe_env *env, const struct conf_check *cc,
 {
 	static const enum probe_kind kinds[] = {
 		[CHECK_HTTP] = PROBE_HTTP, [CHECK_TCP] = PROBE_TCP,
-		[CHECK_EXEC] = PROBE_EXEC,
+		[CHECK_EXEC] = PROBE_EXEC, [CHECK_LOAD] = PROBE_LOAD,
 	};
 	struct probe_params	 p = { 0 };
 	char			**headers = xcalloc(cc->nheaders + 1,
@@ -56,6 +56,8 @@ probeset_build(const struct probe_env *env, const struct conf_check *cc,
 	p.tls_verify = cc->tls_verify;
 	p.addr = cc->addr;
 	p.argv = cc->argv;
+	p.load = cc->load == LOAD_CPU ? PROBE_LOAD_CPU : PROBE_LOAD_AVG;
+	p.floor = cc->floor;
 	p.interval = cc->interval;
 	p.timeout = cc->timeout;
 	p.rise = cc->rise;
@@ -109,6 +111,12 @@ probeset_state(const struct probeset *ps, size_t idx, const char **reason)
 {
 	*reason = probe_reason(ps->probes[idx]);
 	return (int)probe_state(ps->probes[idx]);
+}
+
+int
+probeset_weight(const struct probeset *ps, size_t idx)
+{
+	return probe_weight(ps->probes[idx]);
 }
 
 size_t

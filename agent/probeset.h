@@ -26,6 +26,8 @@ void		 probeset_start(struct probeset *ps);
 /* 1 up, 0 down, -1 not probed yet; *reason is the last probe's outcome. */
 int		 probeset_state(const struct probeset *ps, size_t idx,
 		    const char **reason);
+/* The weight probe idx gives (probe_weight()), or -1. */
+int		 probeset_weight(const struct probeset *ps, size_t idx);
 size_t		 probeset_count(const struct probeset *ps);
 const struct probe *probeset_get(const struct probeset *ps, size_t idx);
 void		 probeset_free(struct probeset *ps);

@@ -78,6 +78,7 @@ svc_init(struct svc *s, const struct conf_service *c)
 	s->conf = c;
 	s->pending_since = -1;
 	s->state = SVC_DOWN;
+	s->check_weight = -1;
 	s->since = wall_ms();
 	snprintf(s->rule_reason, sizeof(s->rule_reason), "starting");
 	snprintf(s->verdict_reason, sizeof(s->verdict_reason), "starting");
@@ -261,6 +262,11 @@ svc_weight(const struct svc *s)
 
 	if (!s->up)
 		return 0;
+	/* A check gives it (an app server's load): its word, or the last. */
+	if (s->conf->weight_from != CONF_NONE) {
+		w = s->check_weight >= 0 ? s->check_weight : s->weight;
+		return w < 1 ? 1 : w;
+	}
 	for (i = 0; i < s->nresults; i++) {
 		const struct cond_result *r = &s->results[i];
 
@@ -372,13 +378,15 @@ svc_checks_pending(const struct svc *s, const struct svc_input *in)
 	const char	*why;
 	size_t		 i;
 
+	if (in->check_state == NULL)
+		return false;
 	for (i = 0; i < s->conf->nconds; i++)
 		if (s->conf->conds[i].kind == COND_CHECK &&
-		    in->check_state != NULL &&
 		    in->check_state(in->check_arg, s->conf->conds[i].check,
 		    &why) < 0)
 			return true;
-	return false;
+	return s->conf->weight_from != CONF_NONE &&
+	    in->check_state(in->check_arg, s->conf->weight_from, &why) < 0;
 }
 
 int
@@ -392,6 +400,9 @@ svc_evaluate(struct svc *s, const struct svc_input *in, int64_t *next)
 	if (!in->answered || svc_checks_pending(s, in))
 		return svc_update_answer(s);
 	svc_eval_rule(s, in);
+	if (s->conf->weight_from != CONF_NONE && in->check_weight != NULL)
+		s->check_weight = in->check_weight(in->check_arg,
+		    s->conf->weight_from);
 	first = !s->evaluated;
 	if (first && s->rule_ok && in->now < in->settle_until) {
 		/*

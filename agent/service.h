@@ -59,6 +59,8 @@ struct svc_input {
 	/* Check state by index: 1 up, 0 down, -1 not probed yet (the service
 	 * then waits, still "starting"); reason may be NULL. */
 	int	(*check_state)(void *arg, size_t idx, const char **reason);
+	/* Check weight by index (0 to 100), or -1 for none yet. */
+	int	(*check_weight)(void *arg, size_t idx);
 	void	*check_arg;
 };
 
@@ -80,6 +82,7 @@ struct svc {
 	enum svc_state		 state;
 	char			 reason[SVC_REASON_MAX];
 	int			 weight;	/* agent percent, >= 1 while up */
+	int			 check_weight;	/* weight_from's, -1 unknown */
 	int64_t			 since;		/* wall ms of the last state change */
 	uint64_t		 transitions;
 	unsigned		 version;	/* bumped on any change of answer */

@@ -39,6 +39,47 @@ json_u64(uint64_t n)
 }
 
 static json_object *
+status_reload_failure(const struct view_haproxy *h)
+{
+	json_object	*o;
+
+	if (h->reload_failure_wall <= 0)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "time", json_time(h->reload_failure_wall));
+	json_object_object_add(o, "message",
+	    json_object_new_string(h->reload_failure));
+	return o;
+}
+
+/* HAProxy's master: its pid, the current worker, its reloads. */
+static json_object *
+status_master(const struct view *v)
+{
+	const struct view_haproxy	*h = &v->haproxy;
+	const struct master_proc	*p = h->master_proc;
+	json_object			*o;
+
+	if (h->master == NULL)
+		return NULL;
+	o = json_object_new_object();
+	json_object_object_add(o, "source", json_object_new_string(h->master));
+	json_object_object_add(o, "up", json_object_new_boolean(p != NULL &&
+	    h->master_error == POLL_OK));
+	json_object_object_add(o, "pid", p != NULL ?
+	    json_object_new_int(p->master_pid) : NULL);
+	json_object_object_add(o, "worker", p != NULL ?
+	    json_object_new_int(p->worker_pid) : NULL);
+	json_object_object_add(o, "reloads", p != NULL ?
+	    json_object_new_int64(p->reloads) : NULL);
+	json_object_object_add(o, "errors",
+	    json_u64(metrics_master_errors(v->metrics)));
+	json_object_object_add(o, "last_error", h->master_error == POLL_OK ?
+	    NULL : json_object_new_string(h->master_detail));
+	return o;
+}
+
+static json_object *
 status_haproxy(const struct view *v)
 {
 	const struct view_haproxy	*h = &v->haproxy;
@@ -49,6 +90,8 @@ status_haproxy(const struct view *v)
 	size_t				 i;
 
 	json_object_object_add(o, "source", json_object_new_string(h->source));
+	/* Agent mode: no service watches HAProxy, nothing is polled. */
+	json_object_object_add(o, "watched", json_object_new_boolean(h->polled));
 	json_object_object_add(o, "up", json_object_new_boolean(h->fresh));
 	json_object_object_add(o, "pid", h->pid > 0 ?
 	    json_object_new_int(h->pid) : NULL);
@@ -74,6 +117,10 @@ status_haproxy(const struct view *v)
 	json_object_object_add(o, "errors_by_reason", errs);
 	json_object_object_add(o, "last_error", h->last_error == POLL_OK ? NULL :
 	    json_object_new_string(h->last_detail));
+	json_object_object_add(o, "reload_failures", json_u64(metrics_get(
+	    v->metrics, MC_HAPROXY_RELOAD_FAILURES)));
+	json_object_object_add(o, "last_reload_failure", status_reload_failure(h));
+	json_object_object_add(o, "master", status_master(v));
 	return o;
 }
 

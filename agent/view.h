@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "master.h"
 #include "source.h"
 
 struct conf;
@@ -38,6 +39,13 @@ struct view_haproxy {
 	int64_t				 settle_until;	/* mono ms */
 	enum poll_error			 last_error;
 	const char			*last_detail;
+	/* HAProxy's master (haproxy.master), or NULL without one */
+	const char			*master;
+	const struct master_proc	*master_proc;	/* NULL before it answers */
+	enum poll_error			 master_error;
+	const char			*master_detail;
+	int64_t				 reload_failure_wall;	/* 0: none */
+	const char			*reload_failure;
 };
 
 struct view {

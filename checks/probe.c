@@ -53,6 +53,11 @@ struct probe {
 	int			 fd;		/* PROBE_TCP */
 	struct event		*io;		/* PROBE_TCP */
 	struct child		*child;		/* PROBE_EXEC */
+	int			 weight;	/* -1: none */
+	enum probe_load		 load;		/* PROBE_LOAD */
+	int			 floor;
+	uint64_t		 cpu_total;	/* PROBE_LOAD_CPU: the last read */
+	uint64_t		 cpu_idle;
 };
 
 static void
@@ -222,6 +227,29 @@ probe_tcp_send(struct probe *c)
 
 /* ---- exec ---- */
 
+int
+probe_parse_weight(const char *line)
+{
+	const char	*p = line;
+	long		 v;
+	char		*end;
+
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (strncmp(p, "weight:", 7) == 0)
+		p += 7;
+	if (*p < '0' || *p > '9')
+		return -1;
+	v = strtol(p, &end, 10);
+	if (*end == '%')
+		end++;
+	else if (p == line || strncmp(line, "weight:", 7) != 0)
+		return -1;	/* a bare number is no weight: "3 disks" */
+	while (*end == ' ' || *end == '\t' || *end == '\r')
+		end++;
+	return *end == '\0' && v <= 100 ? (int)v : -1;
+}
+
 static void
 probe_exec_done(void *arg, const struct child_result *r)
 {
@@ -232,14 +260,17 @@ probe_exec_done(void *arg, const struct child_result *r)
 
 	c->child = NULL;
 	child_describe(r, reason, sizeof(reason));
-	/* The first line it printed says more than its exit status. */
+	/* The first line it printed says more than its exit status, and may
+	 * give a weight. */
 	nl = memchr(r->output, '\n', r->outlen);
 	l = nl != NULL ? (size_t)(nl - r->output) : r->outlen;
+	c->weight = -1;
 	if (l > 0 && !r->timed_out && r->spawn_err == 0) {
 		if (l >= sizeof(line))
 			l = sizeof(line) - 1;
 		memcpy(line, r->output, l);
 		line[l] = '\0';
+		c->weight = probe_parse_weight(line);
 		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason),
 		    ": %s", line);
 	}
@@ -252,6 +283,85 @@ probe_exec_send(struct probe *c)
 {
 	c->child = child_spawn(c->env.children, c->argv, NULL, c->timeout,
 	    PROBE_EXEC_OUTPUT, probe_exec_done, c);
+}
+
+/* ---- load ---- */
+
+/* The first line of a small /proc file; false if it cannot be read. */
+static bool
+read_proc_line(const char *path, char *buf, size_t len)
+{
+	FILE	*f = fopen(path, "re");
+	bool	 ok;
+
+	if (f == NULL)
+		return false;
+	ok = fgets(buf, (int)len, f) != NULL;
+	fclose(f);
+	return ok;
+}
+
+/* The idle share since the last read, from /proc/stat's "cpu" line. */
+static int
+load_cpu(struct probe *c, char *reason, size_t len)
+{
+	unsigned long long	v[10] = { 0 }, total = 0, idle, dt, di;
+	char			line[512];
+	int			n, i, w;
+
+	if (!read_proc_line("/proc/stat", line, sizeof(line)) ||
+	    (n = sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
+	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])) < 4) {
+		snprintf(reason, len, "cannot read /proc/stat");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		total += v[i];
+	idle = v[3] + v[4];		/* idle + iowait */
+	dt = total - c->cpu_total;
+	di = idle - c->cpu_idle;
+	w = c->cpu_total == 0 || dt == 0 ? 100 : (int)(100 * di / dt);
+	c->cpu_total = total;
+	c->cpu_idle = idle;
+	snprintf(reason, len, "cpu %d%% idle", w);
+	return w;
+}
+
+/* 1 - the 1-minute load average per core, from /proc/loadavg. */
+static int
+load_avg(char *reason, size_t len)
+{
+	char	line[128];
+	double	la;
+	long	cores = sysconf(_SC_NPROCESSORS_ONLN);
+	int	w;
+
+	if (!read_proc_line("/proc/loadavg", line, sizeof(line)) ||
+	    sscanf(line, "%lf", &la) != 1) {
+		snprintf(reason, len, "cannot read /proc/loadavg");
+		return -1;
+	}
+	if (cores < 1)
+		cores = 1;
+	w = (int)(100.0 * (1.0 - la / (double)cores));
+	snprintf(reason, len, "load %.2f on %ld cores", la, cores);
+	return w;
+}
+
+/* Reading /proc is memory, not disk: done at once, on the loop. */
+static void
+probe_load_send(struct probe *c)
+{
+	char	reason[PROBE_REASON_MAX];
+	int	w = c->load == PROBE_LOAD_CPU ? load_cpu(c, reason,
+		    sizeof(reason)) : load_avg(reason, sizeof(reason));
+
+	if (w >= 0) {
+		c->weight = w < c->floor ? c->floor : w > 100 ? 100 : w;
+		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason),
+		    ": weight %d%%", c->weight);
+	}
+	probe_result(c, w >= 0, reason);
 }
 
 /* ---- schedule ---- */
@@ -274,6 +384,9 @@ probe_tick_cb(evutil_socket_t fd, short what, void *arg)
 		break;
 	case PROBE_EXEC:
 		probe_exec_send(c);
+		break;
+	case PROBE_LOAD:
+		probe_load_send(c);
 		break;
 	}
 }
@@ -310,6 +423,7 @@ probe_new(const struct probe_env *env, const struct probe_params *p,
 	c->cb_arg = arg;
 	c->state = PROBE_UNKNOWN;
 	c->fd = -1;
+	c->weight = -1;
 	snprintf(c->reason, sizeof(c->reason), "not probed yet");
 	c->tick = evtimer_new(env->base, probe_tick_cb, c);
 	if (p->kind == PROBE_HTTP) {
@@ -322,6 +436,9 @@ probe_new(const struct probe_env *env, const struct probe_params *p,
 			c->headers = curl_slist_append(c->headers, p->headers[i]);
 	} else if (p->kind == PROBE_TCP) {
 		c->addr = p->addr;
+	} else if (p->kind == PROBE_LOAD) {
+		c->load = p->load;
+		c->floor = p->floor;
 	} else {
 		c->argv = argv_copy(p->argv);
 	}
@@ -339,6 +456,8 @@ probe_same_target(const struct probe *a, const struct probe *b)
 		return strcmp(a->url, b->url) == 0;
 	if (a->kind == PROBE_TCP)
 		return addr_equal(&a->addr, &b->addr);
+	if (a->kind == PROBE_LOAD)
+		return a->load == b->load;
 	for (i = 0; a->argv[i] != NULL && b->argv[i] != NULL; i++)
 		if (strcmp(a->argv[i], b->argv[i]) != 0)
 			return false;
@@ -387,6 +506,12 @@ uint64_t
 probe_count(const struct probe *c)
 {
 	return c->probes;
+}
+
+int
+probe_weight(const struct probe *c)
+{
+	return c->weight;
 }
 
 uint64_t

@@ -23,6 +23,13 @@ enum probe_kind {
 	PROBE_HTTP,
 	PROBE_TCP,
 	PROBE_EXEC,
+	PROBE_LOAD,		/* this machine's load, read from /proc */
+};
+
+/* What a load probe reads. */
+enum probe_load {
+	PROBE_LOAD_CPU,		/* the CPU's idle share since the last probe */
+	PROBE_LOAD_AVG,		/* 1 - the 1-minute load average per core */
 };
 
 enum probe_state {
@@ -43,6 +50,8 @@ struct probe_params {
 	bool			 tls_verify;	/* PROBE_HTTP */
 	struct addr		 addr;		/* PROBE_TCP */
 	char *const		*argv;		/* PROBE_EXEC, NULL-terminated */
+	enum probe_load		 load;		/* PROBE_LOAD */
+	int			 floor;		/* PROBE_LOAD: lowest weight */
 	int64_t			 interval;
 	int64_t			 timeout;
 	int			 rise;
@@ -71,8 +80,19 @@ enum probe_state	 probe_state(const struct probe *c);
 const char	*probe_reason(const struct probe *c);
 const char	*probe_name(const struct probe *c);
 uint64_t	 probe_count(const struct probe *c);
+/*
+ * The weight it gives, 0 to 100 (percent), or -1 for none: an exec check
+ * that prints "66%" or "weight:66" on its first line, or a load check
+ * (the idle share, never under its floor). A load check always passes:
+ * it says how much, not whether.
+ */
+int		 probe_weight(const struct probe *c);
 uint64_t	 probe_failures(const struct probe *c);
 void		 probe_free(struct probe *c);
+
+/* The weight an exec check's first line gives ("66%", "weight:66", spaces
+ * around allowed; 0 to 100), or -1. */
+int		 probe_parse_weight(const char *line);
 
 /*
  * Rise/fall, the pure part of every probe's judgement: the state after

@@ -482,6 +482,9 @@ test_annotated_default(void **state)
 	assert_int_equal(a->haproxy.settle, b->haproxy.settle);
 	assert_int_equal(a->haproxy.state_file_interval,
 	    b->haproxy.state_file_interval);
+	assert_string_equal(a->haproxy.master, b->haproxy.master);
+	assert_true(addr_equal(&a->haproxy.master_addr,
+	    &b->haproxy.master_addr));
 	assert_int_equal(a->nservices, b->nservices);
 	for (i = 0; i < a->nservices; i++)
 		assert_service_equal(&a->services[i], &b->services[i]);

@@ -61,6 +61,7 @@ fx_init(struct fixture *f, int min, int min_percent, int64_t up_after,
 	f->conf.nconds = 1;
 	f->conf.up_after = up_after;
 	f->conf.down_after = down_after;
+	f->conf.weight_from = CONF_NONE;
 	svc_init(&f->s, &f->conf);
 	f->in.now = 1000;
 	f->in.answered = true;
