@@ -21,6 +21,7 @@ struct hacli_req {
 	int64_t			 started;	/* mono_us() */
 	int			 connect_err;	/* errno of a failed connect() */
 	bool			 connected;
+	bool			 shut;		/* half-close once sent */
 };
 
 static void
@@ -108,6 +109,18 @@ hacli_event_cb(struct bufferevent *bev, short what, void *arg)
 		    err);
 }
 
+/* The line is out: half-close, for the master CLI. */
+static void
+hacli_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct hacli_req	*req = arg;
+
+	if (req->shut && evbuffer_get_length(bufferevent_get_output(bev)) == 0) {
+		req->shut = false;
+		shutdown(bufferevent_getfd(bev), SHUT_WR);
+	}
+}
+
 static void
 hacli_deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
@@ -119,14 +132,15 @@ hacli_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		hacli_finish(req, HACLI_ETIMEOUT, ETIMEDOUT);
 }
 
-struct hacli_req *
-hacli_request(struct event_base *base, const struct addr *addr,
+static struct hacli_req *
+hacli_start(struct event_base *base, const struct addr *addr,
     const char *line, size_t max_reply, int64_t timeout_ms, hacli_cb *cb,
-    void *arg)
+    void *arg, bool shut)
 {
 	struct hacli_req	*req = xcalloc(1, sizeof(*req));
 	struct timeval		 tv;
 
+	req->shut = shut;
 	req->cb = cb;
 	req->arg = arg;
 	req->max_reply = max_reply;
@@ -140,7 +154,8 @@ hacli_request(struct event_base *base, const struct addr *addr,
 	req->deadline = evtimer_new(base, hacli_deadline_cb, req);
 	if (req->bev == NULL || req->deadline == NULL)
 		abort();
-	bufferevent_setcb(req->bev, hacli_read_cb, NULL, hacli_event_cb, req);
+	bufferevent_setcb(req->bev, hacli_read_cb, shut ? hacli_write_cb : NULL,
+	    hacli_event_cb, req);
 	bufferevent_write(req->bev, line, strlen(line));
 	bufferevent_write(req->bev, "\n", 1);
 	tv = tv_ms(timeout_ms);
@@ -160,6 +175,24 @@ hacli_request(struct event_base *base, const struct addr *addr,
 		bufferevent_enable(req->bev, EV_READ);
 	}
 	return req;
+}
+
+struct hacli_req *
+hacli_request(struct event_base *base, const struct addr *addr,
+    const char *line, size_t max_reply, int64_t timeout_ms, hacli_cb *cb,
+    void *arg)
+{
+	return hacli_start(base, addr, line, max_reply, timeout_ms, cb, arg,
+	    false);
+}
+
+struct hacli_req *
+hacli_request_shut(struct event_base *base, const struct addr *addr,
+    const char *line, size_t max_reply, int64_t timeout_ms, hacli_cb *cb,
+    void *arg)
+{
+	return hacli_start(base, addr, line, max_reply, timeout_ms, cb, arg,
+	    true);
 }
 
 void

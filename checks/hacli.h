@@ -51,6 +51,14 @@ typedef void hacli_cb(void *arg, const struct hacli_result *res);
 struct hacli_req *hacli_request(struct event_base *base,
 	    const struct addr *addr, const char *line, size_t max_reply,
 	    int64_t timeout_ms, hacli_cb *cb, void *arg);
+/*
+ * The same, then a half-close once the line is sent: HAProxy's master CLI
+ * answers and closes only when the client has closed its side (a
+ * worker's closes on its own, and is asked with hacli_request()).
+ */
+struct hacli_req *hacli_request_shut(struct event_base *base,
+	    const struct addr *addr, const char *line, size_t max_reply,
+	    int64_t timeout_ms, hacli_cb *cb, void *arg);
 void	hacli_cancel(struct hacli_req *req);
 const char *hacli_status_str(enum hacli_status s);
 

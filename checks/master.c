@@ -287,7 +287,7 @@ master_proc_cb(void *arg, const struct hacli_result *res)
 static void
 master_send(struct master *m, const char *line)
 {
-	m->req = hacli_request(m->base, &m->addr, line, MASTER_MAX_REPLY,
+	m->req = hacli_request_shut(m->base, &m->addr, line, MASTER_MAX_REPLY,
 	    m->timeout, strcmp(line, "show proc") == 0 ? master_proc_cb :
 	    master_logs_cb, m);
 }
