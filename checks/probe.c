@@ -301,67 +301,71 @@ read_proc_line(const char *path, char *buf, size_t len)
 	return ok;
 }
 
-/* The idle share since the last read, from /proc/stat's "cpu" line. */
-static int
-load_cpu(struct probe *c, char *reason, size_t len)
+/* The idle share since the last read, from /proc/stat's "cpu" line, in
+ * *w; false if it cannot be read. */
+static bool
+load_cpu(struct probe *c, int *w, char *reason, size_t len)
 {
 	unsigned long long	v[10] = { 0 }, total = 0, idle, dt, di;
 	char			line[512];
-	int			n, i, w;
+	int			n, i;
 
 	if (!read_proc_line("/proc/stat", line, sizeof(line)) ||
 	    (n = sscanf(line, "cpu %llu %llu %llu %llu %llu %llu %llu %llu",
 	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &v[6], &v[7])) < 4) {
 		snprintf(reason, len, "cannot read /proc/stat");
-		return -1;
+		return false;
 	}
 	for (i = 0; i < n; i++)
 		total += v[i];
 	idle = v[3] + v[4];		/* idle + iowait */
 	dt = total - c->cpu_total;
 	di = idle - c->cpu_idle;
-	w = c->cpu_total == 0 || dt == 0 ? 100 : (int)(100 * di / dt);
+	*w = c->cpu_total == 0 || dt == 0 ? 100 : (int)(100 * di / dt);
 	c->cpu_total = total;
 	c->cpu_idle = idle;
-	snprintf(reason, len, "cpu %d%% idle", w);
-	return w;
+	snprintf(reason, len, "cpu %d%% idle", *w);
+	return true;
 }
 
-/* 1 - the 1-minute load average per core, from /proc/loadavg. */
-static int
-load_avg(char *reason, size_t len)
+/* 1 - the 1-minute load average per core, from /proc/loadavg, in *w (it
+ * goes under 0 when overloaded); false if it cannot be read. */
+static bool
+load_avg(int *w, char *reason, size_t len)
 {
 	char	line[128];
 	double	la;
 	long	cores = sysconf(_SC_NPROCESSORS_ONLN);
-	int	w;
 
 	if (!read_proc_line("/proc/loadavg", line, sizeof(line)) ||
 	    sscanf(line, "%lf", &la) != 1) {
 		snprintf(reason, len, "cannot read /proc/loadavg");
-		return -1;
+		return false;
 	}
 	if (cores < 1)
 		cores = 1;
-	w = (int)(100.0 * (1.0 - la / (double)cores));
+	*w = (int)(100.0 * (1.0 - la / (double)cores));
 	snprintf(reason, len, "load %.2f on %ld cores", la, cores);
-	return w;
+	return true;
 }
 
-/* Reading /proc is memory, not disk: done at once, on the loop. */
+/* Reading /proc is memory, not disk: done at once, on the loop. The
+ * weight never goes under the floor: an overloaded server still takes
+ * its share of the floor, it is not down. */
 static void
 probe_load_send(struct probe *c)
 {
 	char	reason[PROBE_REASON_MAX];
-	int	w = c->load == PROBE_LOAD_CPU ? load_cpu(c, reason,
-		    sizeof(reason)) : load_avg(reason, sizeof(reason));
+	int	w = 0;
+	bool	ok = c->load == PROBE_LOAD_CPU ? load_cpu(c, &w, reason,
+		    sizeof(reason)) : load_avg(&w, reason, sizeof(reason));
 
-	if (w >= 0) {
+	if (ok) {
 		c->weight = w < c->floor ? c->floor : w > 100 ? 100 : w;
 		snprintf(reason + strlen(reason), sizeof(reason) - strlen(reason),
 		    ": weight %d%%", c->weight);
 	}
-	probe_result(c, w >= 0, reason);
+	probe_result(c, ok, reason);
 }
 
 /* ---- schedule ---- */
