@@ -18,6 +18,7 @@ agentcheck_format_reply(char *buf, size_t len, enum svc_state st,
 		w = 1;
 	switch (st) {
 	case SVC_UP:
+	case SVC_DEGRADED:
 		n = snprintf(buf, len, admin_words ? "up ready %d%%\n" :
 		    "up %d%%\n", w);
 		break;

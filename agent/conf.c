@@ -899,14 +899,41 @@ conf_free_check(struct conf_check *ch)
 }
 
 static void
+conf_free_conds(struct conf_cond *conds, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		free(conds[i].name);
+		conf_free_conds(conds[i].sub, conds[i].nsub);
+	}
+	free(conds);
+}
+
+bool
+conf_cond_find(const struct conf_cond *conds, size_t n,
+    bool (*pred)(const struct conf_cond *, void *), void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (conds[i].kind == COND_ANY || conds[i].kind == COND_AT_LEAST) {
+			if (conf_cond_find(conds[i].sub, conds[i].nsub, pred, arg))
+				return true;
+		} else if (pred(&conds[i], arg)) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static void
 conf_free_service(struct conf_service *s)
 {
 	size_t	i;
 
 	free(s->name);
-	for (i = 0; i < s->nconds; i++)
-		free(s->conds[i].name);
-	free(s->conds);
+	conf_free_conds(s->conds, s->nconds);
 	for (i = 0; i < s->ndrain_frontends; i++)
 		free(s->drain_frontends[i]);
 	free(s->drain_frontends);
@@ -1006,16 +1033,23 @@ conf_state_dir(const struct conf *c)
 	return env;
 }
 
+static bool
+cond_not_check(const struct conf_cond *cd, void *arg)
+{
+	(void)arg;
+	return cd->kind != COND_CHECK;
+}
+
 bool
 conf_watches_haproxy(const struct conf *c)
 {
-	size_t	i, j;
+	size_t	i;
 
 	if (c->nfrontends > 0)
 		return true;
 	for (i = 0; i < c->nservices; i++)
-		for (j = 0; j < c->services[i].nconds; j++)
-			if (c->services[i].conds[j].kind != COND_CHECK)
-				return true;
+		if (conf_cond_find(c->services[i].conds, c->services[i].nconds,
+		    cond_not_check, NULL))
+			return true;
 	return false;
 }

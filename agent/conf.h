@@ -89,7 +89,12 @@ enum cond_kind {
 	COND_ALL_BACKENDS,	/* {"backend": "*"}: every backend with servers */
 	COND_CHECK,		/* {"check": NAME} */
 	COND_HAPROXY_ALIVE,	/* {"haproxy": "alive"}: liveness */
+	COND_ANY,		/* {"any": [cond, ...]} */
+	COND_AT_LEAST,		/* {"at_least": N, "of": [cond, ...]} */
 };
+
+/* Nesting of any/at_least: deeper is a config error. */
+#define COND_MAX_DEPTH	8
 
 struct conf_cond {
 	enum cond_kind	 kind;
@@ -98,7 +103,16 @@ struct conf_cond {
 	int		 min_percent;	/* capacity >= P; -1 when unset */
 	bool		 allbackups;	/* backend uses "option allbackups" */
 	size_t		 check;		/* COND_CHECK: index into conf.checks */
+	int		 at_least;	/* COND_ANY (1), COND_AT_LEAST: how many
+					 * of sub must hold */
+	struct conf_cond *sub;		/* COND_ANY, COND_AT_LEAST */
+	size_t		 nsub;
 };
+
+/* Whether pred holds for a leaf condition (backend, check, haproxy) of
+ * conds[0..n), those inside any/at_least included; stops at the first. */
+bool	conf_cond_find(const struct conf_cond *conds, size_t n,
+	    bool (*pred)(const struct conf_cond *, void *), void *arg);
 
 /* When a drain has let go (DESIGN.md, "Drain that knows when the load
  * balancer has let go"). */
@@ -119,6 +133,7 @@ struct conf_service {
 	size_t			 ndrain_frontends;
 	size_t			 weight_from;	/* a check's weight, or CONF_NONE
 						 * (capacity) */
+	int			 degraded_below; /* percent; 0: never degraded */
 };
 
 enum listen_kind {
@@ -133,6 +148,7 @@ enum svc_state {
 	SVC_DOWN,
 	SVC_DRAIN,
 	SVC_MAINT,
+	SVC_DEGRADED,		/* up, with its weight under degraded_below */
 	SVC_NSTATES
 };
 
@@ -150,7 +166,7 @@ struct conf_listen {
 	size_t			 npaths;
 	bool			 admin;
 	char			*token;		/* admin bearer token, or NULL */
-	int			 codes[SVC_NSTATES];	/* 200/503/503/503 */
+	int			 codes[SVC_NSTATES];	/* 200/503/503/503/200 */
 	bool			 close_when_down;
 	/* LISTEN_HTTP and LISTEN_TCP */
 	bool			 accept_proxy;

@@ -32,6 +32,7 @@ struct conf_ctx {
 	json_object		*root;
 	bool			 svcs_known;	/* "services" has members */
 	bool			 checks_known;	/* "checks" absent or object */
+	int			 cond_depth;	/* any/at_least being parsed */
 };
 
 /* Types of the generic keys; KT_CUSTOM calls conf_key.fn. */

@@ -374,7 +374,9 @@ check_parse(struct conf_ctx *cx, const char *name, json_object *v,
 
 /* ---- services --------------------------------------------------------- */
 
-static const char *const cond_kinds[] = { "backend", "check", "haproxy" };
+static const char *const cond_kinds[] = { "backend", "check", "haproxy",
+	"any", "at_least" };
+enum { CK_BACKEND, CK_CHECK, CK_HAPROXY, CK_ANY, CK_AT_LEAST };
 
 static void
 h_cond_backend(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
@@ -425,13 +427,33 @@ h_cond_haproxy(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 	conf_set_string(&cd->name, s);
 }
 
+static void cond_list(struct conf_ctx *cx, json_object *v,
+    struct conf_cond **conds, size_t *n);
+
+/* "any" and "of": the list a combinator judges. */
+static void
+h_cond_list(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
+    void *target)
+{
+	struct conf_cond	*cd = target;
+
+	cond_list(cx, v, &cd->sub, &cd->nsub);
+}
+
 static const struct conf_key cond_keys[] = {
-	CUSTOM(struct conf_cond, "backend", name, h_cond_backend, KIND(0)),
-	CUSTOM(struct conf_cond, "check", name, h_cond_check, KIND(1)),
-	CUSTOM(struct conf_cond, "haproxy", name, h_cond_haproxy, KIND(2)),
-	INT(struct conf_cond, "min", min, 0, 100000, 1, KIND(0)),
-	INT(struct conf_cond, "min_percent", min_percent, 1, 100, -1, KIND(0)),
-	BOOL(struct conf_cond, "allbackups", allbackups, false, KIND(0)),
+	CUSTOM(struct conf_cond, "backend", name, h_cond_backend, KIND(CK_BACKEND)),
+	CUSTOM(struct conf_cond, "check", name, h_cond_check, KIND(CK_CHECK)),
+	CUSTOM(struct conf_cond, "haproxy", name, h_cond_haproxy,
+	    KIND(CK_HAPROXY)),
+	INT(struct conf_cond, "min", min, 0, 100000, 1, KIND(CK_BACKEND)),
+	INT(struct conf_cond, "min_percent", min_percent, 1, 100, -1,
+	    KIND(CK_BACKEND)),
+	BOOL(struct conf_cond, "allbackups", allbackups, false, KIND(CK_BACKEND)),
+	CUSTOM(struct conf_cond, "any", sub, h_cond_list, KIND(CK_ANY)),
+	INT(struct conf_cond, "at_least", at_least, 1, 1000, 1,
+	    KIND(CK_AT_LEAST)),
+	{ .name = "of", .type = KT_CUSTOM, .fn = h_cond_list,
+	  .kinds = KIND(CK_AT_LEAST) },
 };
 static const struct conf_schema cond_schema =
     SCHEMA_K("conditions", cond_kinds, cond_keys);
@@ -441,6 +463,7 @@ cond_parse(struct conf_ctx *cx, json_object *v, void *elem, size_t i)
 {
 	struct conf_cond	*cd = elem;
 	int			 kind;
+	size_t			 mark;
 
 	if (!conf_is_object(cx, v))
 		return;
@@ -448,15 +471,62 @@ cond_parse(struct conf_ctx *cx, json_object *v, void *elem, size_t i)
 	conf_defaults(&cond_schema, cd);
 	cd->check = CONF_NONE;
 	conf_walk(cx, &cond_schema, v, cd, kind);
-	if (kind == 1) {
+	switch (kind) {
+	case CK_CHECK:
 		cd->kind = COND_CHECK;
 		cd->min = -1;
-	} else if (kind == 2) {
+		break;
+	case CK_HAPROXY:
 		cd->kind = COND_HAPROXY_ALIVE;
 		cd->min = -1;
-	} else if (!json_object_object_get_ex(v, "min", NULL) &&
-	    json_object_object_get_ex(v, "min_percent", NULL))
+		break;
+	case CK_ANY:
+		cd->kind = COND_ANY;
 		cd->min = -1;
+		cd->at_least = 1;
+		break;
+	case CK_AT_LEAST:
+		cd->kind = COND_AT_LEAST;
+		cd->min = -1;
+		if (!json_object_object_get_ex(v, "of", NULL))
+			conf_err(cx, "\"at_least\" needs \"of\", the list of "
+			    "conditions it counts");
+		else if (cd->nsub > 0 && (size_t)cd->at_least > cd->nsub) {
+			mark = conf_path_key(cx, "at_least");
+			conf_err(cx, "%d is more than the %zu condition%s of "
+			    "\"of\"", cd->at_least, cd->nsub,
+			    cd->nsub == 1 ? "" : "s");
+			conf_path_pop(cx, mark);
+		}
+		break;
+	default:
+		if (!json_object_object_get_ex(v, "min", NULL) &&
+		    json_object_object_get_ex(v, "min_percent", NULL))
+			cd->min = -1;
+		break;
+	}
+}
+
+/* A list of conditions: "require", or a combinator's. Not empty; nested
+ * at most COND_MAX_DEPTH deep. */
+static void
+cond_list(struct conf_ctx *cx, json_object *v, struct conf_cond **conds,
+    size_t *n)
+{
+	if (!conf_is_array(cx, v) || *conds != NULL)
+		return;
+	if (json_object_array_length(v) == 0) {
+		conf_err(cx, "an empty list: at least one condition is required");
+		return;
+	}
+	if (cx->cond_depth >= COND_MAX_DEPTH) {
+		conf_err(cx, "conditions nested more than %d deep",
+		    COND_MAX_DEPTH);
+		return;
+	}
+	cx->cond_depth++;
+	conf_each_element(cx, v, cond_parse, sizeof(**conds), conds, n);
+	cx->cond_depth--;
 }
 
 static void
@@ -465,14 +535,7 @@ h_require(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 {
 	struct conf_service	*s = target;
 
-	if (!conf_is_array(cx, v))
-		return;
-	if (json_object_array_length(v) == 0) {
-		conf_err(cx, "at least one condition is required");
-		return;
-	}
-	conf_each_element(cx, v, cond_parse, sizeof(*s->conds), &s->conds,
-	    &s->nconds);
+	cond_list(cx, v, &s->conds, &s->nconds);
 }
 
 /* weight_from: the agent weight comes from this check. */
@@ -537,16 +600,26 @@ static const struct conf_key service_keys[] = {
 	DUR(struct conf_service, "down_after", down_after, 0, HOUR, 0, 0),
 	{ .name = "let_go", .type = KT_CUSTOM, .fn = h_let_go },
 	CUSTOM(struct conf_service, "weight_from", weight_from, h_weight_from, 0),
+	INT(struct conf_service, "degraded_below", degraded_below, 1, 100, 0, 0),
 	{ .name = "drain_frontends", .type = KT_CUSTOM, .fn = h_drain_frontends },
 };
 static const struct conf_schema service_schema =
     SCHEMA("services", service_keys);
+
+/* A condition that gives a capacity: a backend. */
+static bool
+cond_has_capacity(const struct conf_cond *cd, void *arg)
+{
+	(void)arg;
+	return cd->kind == COND_BACKEND || cd->kind == COND_ALL_BACKENDS;
+}
 
 static void
 service_parse(struct conf_ctx *cx, const char *name, json_object *v,
     void *elem)
 {
 	struct conf_service	*s = elem;
+	size_t			 mark;
 
 	if (!conf_valid_name(name, NAME_MAX_LEN, NAME_CHARS))
 		conf_err(cx, "invalid service name (use 1 to %d letters, "
@@ -557,6 +630,14 @@ service_parse(struct conf_ctx *cx, const char *name, json_object *v,
 	conf_defaults(&let_go_schema, &s->let_go);
 	s->weight_from = CONF_NONE;
 	conf_walk(cx, &service_schema, v, s, -1);
+	if (s->degraded_below > 0 && s->weight_from == CONF_NONE &&
+	    s->conds != NULL &&
+	    !conf_cond_find(s->conds, s->nconds, cond_has_capacity, NULL)) {
+		mark = conf_path_key(cx, "degraded_below");
+		conf_err(cx, "this service has no backend and no weight_from: "
+		    "its capacity is always 100%%");
+		conf_path_pop(cx, mark);
+	}
 }
 
 /* ---- listeners -------------------------------------------------------- */
@@ -651,6 +732,7 @@ static const struct conf_key code_keys[] = {
 	CODE("down", SVC_DOWN, 503),
 	CODE("drain", SVC_DRAIN, 503),
 	CODE("maint", SVC_MAINT, 503),
+	CODE("degraded", SVC_DEGRADED, 200),
 };
 static const struct conf_schema code_schema =
     SCHEMA("codes", code_keys);

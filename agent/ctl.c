@@ -214,10 +214,10 @@ ctl_print_table(json_object *st)
 	json_object	*svcs, *hap;
 
 	json_object_object_get_ex(st, "services", &svcs);
-	printf("%-16s %-6s %-8s %-8s %6s  %-20s  %s\n", "SERVICE", "STATE",
+	printf("%-16s %-8s %-8s %-8s %6s  %-20s  %s\n", "SERVICE", "STATE",
 	    "VERDICT", "OVERRIDE", "WEIGHT", "SINCE", "REASON");
 	json_object_object_foreach(svcs, name, s) {
-		printf("%-16s %-6s %-8s %-8s %5s%%  %-20s  %s\n", name,
+		printf("%-16s %-8s %-8s %-8s %5s%%  %-20s  %s\n", name,
 		    jstr(s, "state", "?"), jstr(s, "verdict", "?"),
 		    jstr(s, "override", "-"), jstr(s, "weight", "?"),
 		    jstr(s, "since", "-"), jstr(s, "reason", ""));

@@ -206,7 +206,7 @@ daemon_status_line(const struct daemon *d)
 	int		len;
 
 	for (i = 0; i < d->nsvcs; i++)
-		up += d->svcs[i].state == SVC_UP;
+		up += svc_state_serves(d->svcs[i].state);
 	len = snprintf(buf, sizeof(buf), "%zu/%zu services up", up, d->nsvcs);
 	for (i = 0; i < d->nsvcs && n < 3 && len > 0 &&
 	    (size_t)len < sizeof(buf); i++) {

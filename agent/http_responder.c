@@ -664,7 +664,7 @@ http_wanted(const void *arg)
 	if (!c->close_when_down)
 		return true;
 	for (i = 0; i < c->npaths; i++)
-		if (hr->env.svcs[c->paths[i].svc].state == SVC_UP)
+		if (svc_state_serves(hr->env.svcs[c->paths[i].svc].state))
 			return true;
 	return false;
 }

@@ -162,17 +162,75 @@ svc_series(struct sbuf *out, const char *name, const struct svc *s)
 	sbuf_puts(out, "\"");
 }
 
+/*
+ * Whether a backend result named as r comes before r in res, depth first:
+ * 1 yes, 0 no, -1 r reached first. A backend required twice (once by
+ * name, once in an any) must give one series, or the page is invalid.
+ */
+static int
+nbsrv_before(const struct cond_result *res, size_t n,
+    const struct cond_result *r)
+{
+	size_t	i;
+	int	found;
+
+	for (i = 0; i < n; i++) {
+		if (&res[i] == r)
+			return -1;
+		if (res[i].nsub > 0 &&
+		    (found = nbsrv_before(res[i].sub, res[i].nsub, r)) != 0)
+			return found;
+		if (res[i].kind == COND_BACKEND && res[i].present &&
+		    strcmp(res[i].name, r->name) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+static bool
+nbsrv_seen_before(const struct cond_result *res, size_t n,
+    const struct cond_result *r)
+{
+	return nbsrv_before(res, n, r) == 1;
+}
+
+/* One series per backend condition, those inside any/at_least included
+ * (a backend named twice gives one series). */
+static void
+render_nbsrv(struct sbuf *out, const struct svc *s,
+    const struct cond_result *res, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		const struct cond_result *r = &res[i];
+
+		if (r->kind == COND_ANY || r->kind == COND_AT_LEAST) {
+			render_nbsrv(out, s, r->sub, r->nsub);
+			continue;
+		}
+		if (r->kind != COND_BACKEND || !r->present ||
+		    nbsrv_seen_before(s->results, s->nresults, r))
+			continue;
+		svc_series(out, "hapwatch_condition_nbsrv", s);
+		sbuf_puts(out, ",proxy=\"");
+		label(out, r->name);
+		sbuf_printf(out, "\"} %d\n", r->nbsrv);
+	}
+}
+
 static void
 render_services(const struct view *v, struct sbuf *out)
 {
-	size_t	i, j;
+	size_t	i;
 	int	st;
 
 	head(out, "hapwatch_service_up", "gauge",
-	    "1 if the service's effective state is up.");
+	    "1 if the service's effective state takes traffic: up or "
+	    "degraded.");
 	for (i = 0; i < v->nsvcs; i++) {
 		svc_series(out, "hapwatch_service_up", &v->svcs[i]);
-		sbuf_printf(out, "} %d\n", v->svcs[i].state == SVC_UP);
+		sbuf_printf(out, "} %d\n", svc_state_serves(v->svcs[i].state));
 	}
 	head(out, "hapwatch_service_state", "gauge",
 	    "1 for the service's current effective state.");
@@ -201,18 +259,9 @@ render_services(const struct view *v, struct sbuf *out)
 	}
 	head(out, "hapwatch_condition_nbsrv", "gauge",
 	    "HAProxy's nbsrv() for each backend a service requires.");
-	for (i = 0; i < v->nsvcs; i++) {
-		for (j = 0; j < v->svcs[i].nresults; j++) {
-			const struct cond_result *r = &v->svcs[i].results[j];
-
-			if (r->kind != COND_BACKEND || !r->present)
-				continue;
-			svc_series(out, "hapwatch_condition_nbsrv", &v->svcs[i]);
-			sbuf_puts(out, ",proxy=\"");
-			label(out, r->name);
-			sbuf_printf(out, "\"} %d\n", r->nbsrv);
-		}
-	}
+	for (i = 0; i < v->nsvcs; i++)
+		render_nbsrv(out, &v->svcs[i], v->svcs[i].results,
+		    v->svcs[i].nresults);
 }
 
 enum be_field { BE_ACT, BE_BCK, BE_SERVERS };

@@ -140,7 +140,7 @@ track_update(struct ntarget *t, const struct svc *svcs)
 		if (!target_wants(t, i))
 			continue;
 		known = known || svcs[i].evaluated;
-		if (svcs[i].state != SVC_UP)
+		if (!svc_state_serves(svcs[i].state))
 			up = false;
 	}
 	if (!known || t->written == (int)up)

@@ -39,27 +39,41 @@ plan_add(struct poll_plan *plan, const char *backend, bool servers)
 	plan->targets[k].servers |= servers;
 }
 
+/* What plan_build's visit of a service's conditions needs. */
+struct plan_visit {
+	struct poll_plan	*plan;
+	bool			 servers;	/* every backend needs rows */
+};
+
+static bool
+plan_visit_cond(const struct conf_cond *cd, void *arg)
+{
+	struct plan_visit	*pv = arg;
+	bool			 servers = pv->servers || cd->min_percent > 0;
+
+	if (cd->kind == COND_ALL_BACKENDS) {
+		pv->plan->all = true;
+		pv->plan->all_servers |= servers;
+	} else if (cd->kind == COND_BACKEND) {
+		plan_add(pv->plan, cd->name, servers);
+	}
+	return false;			/* on to the next */
+}
+
 void
 plan_build(const struct conf *c, struct poll_plan *plan)
 {
-	size_t	i, j, k;
+	struct plan_visit	pv = { plan, false };
+	size_t			i, k;
 
 	memset(plan, 0, sizeof(*plan));
 	for (i = 0; i < c->nservices; i++) {
 		const struct conf_service *s = &c->services[i];
-		bool agent = plan_agent_weighs(c, i);
 
-		for (j = 0; j < s->nconds; j++) {
-			const struct conf_cond *cd = &s->conds[j];
-			bool servers = agent || cd->min_percent > 0;
-
-			if (cd->kind == COND_ALL_BACKENDS) {
-				plan->all = true;
-				plan->all_servers |= servers;
-			} else if (cd->kind == COND_BACKEND) {
-				plan_add(plan, cd->name, servers);
-			}
-		}
+		/* Capacity needs the server rows: for the agent's weight and
+		 * for degraded_below. */
+		pv.servers = plan_agent_weighs(c, i) || s->degraded_below > 0;
+		(void)conf_cond_find(s->conds, s->nconds, plan_visit_cond, &pv);
 	}
 	if (plan->all)
 		for (k = 0; k < plan->ntargets; k++)

@@ -20,11 +20,18 @@ svc_state_name(enum svc_state s)
 		[SVC_DOWN] = "down",
 		[SVC_DRAIN] = "drain",
 		[SVC_MAINT] = "maint",
+		[SVC_DEGRADED] = "degraded",
 	};
 
 	if ((unsigned)s >= SVC_NSTATES)
 		return "unknown";
 	return names[s];
+}
+
+bool
+svc_state_serves(enum svc_state s)
+{
+	return s == SVC_UP || s == SVC_DEGRADED;
 }
 
 const char *
@@ -47,27 +54,38 @@ svc_override_parse(const char *s, enum svc_override *o)
 	return false;
 }
 
+static bool
+cond_needs_capacity(const struct conf_cond *cd, void *arg)
+{
+	(void)arg;
+	return (cd->kind == COND_BACKEND || cd->kind == COND_ALL_BACKENDS) &&
+	    cd->min_percent > 0;
+}
+
 bool
 svc_needs_capacity(const struct conf_service *c)
 {
+	return c->degraded_below > 0 ||
+	    conf_cond_find(c->conds, c->nconds, cond_needs_capacity, NULL);
+}
+
+static void
+results_free(struct cond_result *v, size_t n)
+{
 	size_t	i;
 
-	for (i = 0; i < c->nconds; i++)
-		if ((c->conds[i].kind == COND_BACKEND ||
-		    c->conds[i].kind == COND_ALL_BACKENDS) &&
-		    c->conds[i].min_percent > 0)
-			return true;
-	return false;
+	for (i = 0; i < n; i++) {
+		free(v[i].name);
+		results_free(v[i].sub, v[i].nsub);
+	}
+	free(v);
 }
 
 static void
 svc_free_results(struct svc *s)
 {
-	size_t	i;
-
-	for (i = 0; i < s->nresults; i++)
-		free(s->results[i].name);
-	FREE(s->results);
+	results_free(s->results, s->nresults);
+	s->results = NULL;
 	s->nresults = 0;
 }
 
@@ -79,6 +97,7 @@ svc_init(struct svc *s, const struct conf_service *c)
 	s->pending_since = -1;
 	s->state = SVC_DOWN;
 	s->check_weight = -1;
+	s->capacity = -1;
 	s->since = wall_ms();
 	snprintf(s->rule_reason, sizeof(s->rule_reason), "starting");
 	snprintf(s->verdict_reason, sizeof(s->verdict_reason), "starting");
@@ -102,23 +121,151 @@ svc_clear(struct svc *s)
 	svc_free_results(s);
 }
 
+/* A results list being filled: one service's, or a combinator's. */
+struct results {
+	struct cond_result	**v;
+	size_t			 *n;
+	size_t			  cap;
+};
+
 static struct cond_result *
-svc_add_result(struct svc *s, size_t *cap, enum cond_kind kind,
-    const char *name)
+results_add(struct results *rs, enum cond_kind kind, const char *name)
 {
 	struct cond_result	*r;
 
-	if (s->nresults == *cap) {
-		*cap = *cap ? *cap * 2 : 4;
-		s->results = xrealloc(s->results, *cap * sizeof(*s->results));
+	if (*rs->n == rs->cap) {
+		rs->cap = rs->cap ? rs->cap * 2 : 4;
+		*rs->v = xrealloc(*rs->v, rs->cap * sizeof(**rs->v));
 	}
-	r = &s->results[s->nresults++];
+	r = &(*rs->v)[(*rs->n)++];
 	memset(r, 0, sizeof(*r));
 	r->kind = kind;
 	r->name = xstrdup(name);
 	r->servers = -1;
 	r->capacity = -1;
 	return r;
+}
+
+/*
+ * A condition's share of the service's capacity (the agent weight): pct
+ * 0 to 100, or -1 while unknown (stats unavailable, a backend missing);
+ * none for checks and liveness, which carry no capacity of their own; why
+ * says what sets it ("api: 1 of 3 servers usable").
+ */
+struct capa {
+	int	pct;
+	bool	none;
+	char	why[96];
+};
+
+static void
+capa_of_backend(const struct cond_result *r, struct capa *ca)
+{
+	ca->none = false;
+	if (!r->present) {
+		ca->pct = -1;
+		snprintf(ca->why, sizeof(ca->why), "%s: missing", r->name);
+		return;
+	}
+	ca->pct = r->capacity >= 0 ? r->capacity : 100;
+	if (r->servers >= 0)
+		snprintf(ca->why, sizeof(ca->why), "%s: %d of %d servers usable",
+		    r->name, r->nbsrv, r->servers);
+	else
+		snprintf(ca->why, sizeof(ca->why), "%s", r->name);
+}
+
+/* The smaller of a and b into a (unknown is smallest: it must not pass for
+ * a full capacity); "none" gives way to anything. */
+static void
+capa_min(struct capa *a, const struct capa *b)
+{
+	if (b->none)
+		return;
+	if (a->none || b->pct < 0 || (a->pct >= 0 && b->pct < a->pct))
+		*a = *b;
+}
+
+/* Append "; what" to buf, as room allows. */
+static void
+reason_append(char *buf, size_t len, const char *sep, const char *what)
+{
+	size_t	n = strlen(buf);
+
+	if (n + 1 < len)
+		snprintf(buf + n, len - n, "%s%s", n > 0 ? sep : "", what);
+}
+
+static bool cond_eval(struct results *rs, const struct conf_cond *c,
+    const struct svc_input *in, char *reason, size_t rlen, struct capa *ca);
+
+static int
+capa_desc(const void *a, const void *b)
+{
+	const struct capa *x = a, *y = b;
+
+	return y->pct - x->pct;
+}
+
+/*
+ * any / at_least N of: holds when N of its conditions hold. Its capacity
+ * is the N-th best of its conditions' (any: the best), one that fails
+ * counting 0 and a check that holds 100: what the N best paths carry.
+ */
+static bool
+cond_combinator(struct results *rs, const struct conf_cond *c,
+    const struct svc_input *in, char *reason, size_t rlen, struct capa *ca)
+{
+	struct cond_result	*r;
+	struct results		 sub;
+	struct capa		*caps = xcalloc(c->nsub, sizeof(*caps));
+	char			 fails[SVC_REASON_MAX] = "";
+	char			 tmp[SVC_REASON_MAX];
+	bool			 unknown = false;
+	size_t			 i;
+
+	r = results_add(rs, c->kind, c->kind == COND_ANY ? "any" : "at_least");
+	r->at_least = c->at_least;
+	r->of = c->nsub;
+	r->min = -1;
+	r->min_percent = -1;
+	sub.v = &r->sub;
+	sub.n = &r->nsub;
+	sub.cap = 0;
+	for (i = 0; i < c->nsub; i++) {
+		tmp[0] = '\0';
+		if (cond_eval(&sub, &c->sub[i], in, tmp, sizeof(tmp), &caps[i])) {
+			r->holding++;
+			if (caps[i].none) {
+				caps[i].pct = 100;
+				snprintf(caps[i].why, sizeof(caps[i].why), "%s",
+				    c->sub[i].name != NULL ? c->sub[i].name :
+				    "check");
+			}
+		} else {
+			reason_append(fails, sizeof(fails), "; ", tmp);
+			if (caps[i].pct < 0 && !caps[i].none)
+				unknown = true;
+			caps[i].pct = 0;
+		}
+		caps[i].none = false;
+	}
+	r->ok = r->holding >= c->at_least;
+	qsort(caps, c->nsub, sizeof(*caps), capa_desc);
+	*ca = caps[c->at_least - 1];
+	if (unknown)
+		ca->pct = -1;
+	r->capacity = ca->pct;
+	free(caps);
+	if (!r->ok) {
+		if (c->kind == COND_ANY)
+			snprintf(reason, rlen, "any of: %s", fails);
+		else
+			snprintf(reason, rlen, "at least %d of %zu (%d hold%s): %s",
+			    c->at_least, c->nsub, r->holding,
+			    r->holding == 1 ? "s" : "", fails);
+	}
+	return r->ok;
 }
 
 /* Fill r for backend be (NULL: absent); on failure write why in reason. */
@@ -166,44 +313,55 @@ cond_backend(const struct conf_cond *c, const struct hap_backend *be,
 	return true;
 }
 
-/* Evaluate one condition into s->results; false with reason on failure. */
+/* Evaluate one condition into rs; false with reason on failure. Its
+ * capacity goes to *ca. */
 static bool
-cond_eval(struct svc *s, size_t *cap, const struct conf_cond *c,
-    const struct svc_input *in, char *reason, size_t rlen)
+cond_eval(struct results *rs, const struct conf_cond *c,
+    const struct svc_input *in, char *reason, size_t rlen, struct capa *ca)
 {
 	struct cond_result	*r;
+	struct capa		 one;
 	const char		*why = NULL;
 	bool			 ok = true, any = false;
 	size_t			 i;
 
-	if (c->kind == COND_HAPROXY_ALIVE) {
-		r = svc_add_result(s, cap, c->kind, "alive");
+	memset(ca, 0, sizeof(*ca));
+	ca->none = true;
+	switch (c->kind) {
+	case COND_ANY:
+	case COND_AT_LEAST:
+		return cond_combinator(rs, c, in, reason, rlen, ca);
+	case COND_HAPROXY_ALIVE:
+		r = results_add(rs, c->kind, "alive");
 		r->ok = in->alive;
 		if (!r->ok)
 			snprintf(reason, rlen, "HAProxy: %s", in->stats_fresh ?
 			    "stopping" : "stats unavailable");
 		return r->ok;
-	}
-	if (c->kind == COND_CHECK) {
-		r = svc_add_result(s, cap, c->kind, c->name);
+	case COND_CHECK:
+		r = results_add(rs, c->kind, c->name);
 		r->ok = in->check_state != NULL &&
 		    in->check_state(in->check_arg, c->check, &why) == 1;
 		if (!r->ok)
 			snprintf(reason, rlen, "%s: %s", c->name,
 			    why != NULL ? why : "down");
 		return r->ok;
+	default:
+		break;
 	}
 	if (!in->stats_fresh || in->snap == NULL) {
-		r = svc_add_result(s, cap, c->kind, c->name);
+		r = results_add(rs, c->kind, c->name);
 		r->min = c->min;
 		r->min_percent = c->min_percent;
+		capa_of_backend(r, ca);
 		snprintf(reason, rlen, "stats unavailable");
 		return false;
 	}
 	if (c->kind == COND_BACKEND) {
-		r = svc_add_result(s, cap, c->kind, c->name);
+		r = results_add(rs, c->kind, c->name);
 		r->ok = cond_backend(c, stats_find_backend(in->snap, c->name),
 		    c->name, r, reason, rlen);
+		capa_of_backend(r, ca);
 		return r->ok;
 	}
 	/* COND_ALL_BACKENDS: every backend with at least one server. */
@@ -214,8 +372,10 @@ cond_eval(struct svc *s, size_t *cap, const struct conf_cond *c,
 		if (!be->has_servers)
 			continue;
 		any = true;
-		r = svc_add_result(s, cap, COND_BACKEND, be->name);
+		r = results_add(rs, COND_BACKEND, be->name);
 		r->ok = cond_backend(c, be, be->name, r, tmp, sizeof(tmp));
+		capa_of_backend(r, &one);
+		capa_min(ca, &one);
 		if (!r->ok && ok)
 			snprintf(reason, rlen, "%s", tmp);
 		ok = ok && r->ok;
@@ -229,27 +389,33 @@ cond_eval(struct svc *s, size_t *cap, const struct conf_cond *c,
 static void
 svc_eval_rule(struct svc *s, const struct svc_input *in)
 {
-	size_t	i, cap = 0;
-	char	reason[SVC_REASON_MAX];
-	bool	ok = true;
+	struct results	rs = { &s->results, &s->nresults, 0 };
+	struct capa	ca, all = { .none = true };
+	size_t		i;
+	char		reason[SVC_REASON_MAX];
+	bool		ok = true;
 
 	svc_free_results(s);
 	s->rule_reason[0] = '\0';
 	for (i = 0; i < s->conf->nconds; i++) {
-		if (!cond_eval(s, &cap, &s->conf->conds[i], in, reason,
-		    sizeof(reason)) && ok) {
+		if (!cond_eval(&rs, &s->conf->conds[i], in, reason,
+		    sizeof(reason), &ca) && ok) {
 			ok = false;
 			str_sanitize(s->rule_reason, sizeof(s->rule_reason), reason);
 		}
+		capa_min(&all, &ca);
 	}
 	s->rule_ok = ok;
 	if (ok)
 		snprintf(s->rule_reason, sizeof(s->rule_reason),
 		    "all conditions hold");
+	s->capacity = all.none ? 100 : all.pct;
+	snprintf(s->capacity_why, sizeof(s->capacity_why), "%s",
+	    all.none ? "" : all.why);
 }
 
 /*
- * Smallest capacity among backend conditions (100 if none), >= 1 if up.
+ * The agent weight: the rule's capacity (100 with no backend), >= 1 if up.
  * While a backend's word is missing (stats stale, the backend gone) and
  * the verdict still holds up (down_after), the last weight stands: an
  * unknown capacity is not a full one.
@@ -257,8 +423,7 @@ svc_eval_rule(struct svc *s, const struct svc_input *in)
 static int
 svc_weight(const struct svc *s)
 {
-	int	w = 100;
-	size_t	i;
+	int	w;
 
 	if (!s->up)
 		return 0;
@@ -267,17 +432,9 @@ svc_weight(const struct svc *s)
 		w = s->check_weight >= 0 ? s->check_weight : s->weight;
 		return w < 1 ? 1 : w;
 	}
-	for (i = 0; i < s->nresults; i++) {
-		const struct cond_result *r = &s->results[i];
-
-		if (r->kind == COND_CHECK || r->kind == COND_HAPROXY_ALIVE)
-			continue;
-		if (!r->present)
-			return s->weight > 0 ? s->weight : 1;
-		if (r->capacity >= 0 && r->capacity < w)
-			w = r->capacity;
-	}
-	return w < 1 ? 1 : w;
+	if (s->capacity < 0)
+		return s->weight > 0 ? s->weight : 1;
+	return s->capacity < 1 ? 1 : s->capacity;
 }
 
 /* Move the verdict toward the rule, as hysteresis and settle allow. */
@@ -331,6 +488,26 @@ svc_verdict_reason(const struct svc *s, bool settling, char *buf,
 	}
 }
 
+/* "capacity 33% (api: 1 of 3 servers usable), under 50%" */
+static void
+svc_degraded_reason(const struct svc *s, int weight, char *buf, size_t len)
+{
+	char	tmp[SVC_REASON_MAX];
+
+	if (s->conf->weight_from != CONF_NONE)
+		snprintf(tmp, sizeof(tmp), "weight %d%%, under %d%%", weight,
+		    s->conf->degraded_below);
+	else if (s->capacity_why[0] != '\0')
+		snprintf(tmp, sizeof(tmp), "capacity %d%% (%s), under %d%%",
+		    s->capacity >= 0 ? s->capacity : weight, s->capacity_why,
+		    s->conf->degraded_below);
+	else
+		snprintf(tmp, sizeof(tmp), "capacity %d%%, under %d%%",
+		    s->capacity >= 0 ? s->capacity : weight,
+		    s->conf->degraded_below);
+	str_sanitize(buf, len, tmp);
+}
+
 /* Recompute state, reason and weight; report what changed. */
 static int
 svc_update_answer(struct svc *s)
@@ -356,6 +533,10 @@ svc_update_answer(struct svc *s)
 		break;
 	}
 	weight = svc_weight(s);
+	if (state == SVC_UP && weight < s->conf->degraded_below) {
+		state = SVC_DEGRADED;
+		svc_degraded_reason(s, weight, reason, sizeof(reason));
+	}
 	if (state != s->state) {
 		s->state = state;
 		s->since = wall_ms();
@@ -371,20 +552,27 @@ svc_update_answer(struct svc *s)
 	return chg;
 }
 
+static bool
+cond_check_pending(const struct conf_cond *cd, void *arg)
+{
+	const struct svc_input	*in = arg;
+	const char		*why;
+
+	return cd->kind == COND_CHECK &&
+	    in->check_state(in->check_arg, cd->check, &why) < 0;
+}
+
 /* Whether a check this service needs has not been probed yet. */
 static bool
 svc_checks_pending(const struct svc *s, const struct svc_input *in)
 {
 	const char	*why;
-	size_t		 i;
 
 	if (in->check_state == NULL)
 		return false;
-	for (i = 0; i < s->conf->nconds; i++)
-		if (s->conf->conds[i].kind == COND_CHECK &&
-		    in->check_state(in->check_arg, s->conf->conds[i].check,
-		    &why) < 0)
-			return true;
+	if (conf_cond_find(s->conf->conds, s->conf->nconds, cond_check_pending,
+	    (void *)(uintptr_t)in))
+		return true;
 	return s->conf->weight_from != CONF_NONE &&
 	    in->check_state(in->check_arg, s->conf->weight_from, &why) < 0;
 }

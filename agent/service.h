@@ -17,7 +17,7 @@
 #include "conf.h"
 #include "stats.h"
 
-#define SVC_REASON_MAX	160
+#define SVC_REASON_MAX	256
 
 enum svc_override {
 	OVR_NONE,
@@ -40,10 +40,19 @@ struct cond_result {
 	bool		 present;	/* backend found in the stats */
 	int		 nbsrv;
 	int		 servers;	/* configured active servers, -1 unknown */
-	int		 capacity;	/* percent, -1 unknown */
+	int		 capacity;	/* percent, -1 unknown; a combinator's:
+					 * the at_least-th best of its
+					 * members' */
 	int		 min;
 	int		 min_percent;
 	bool		 ok;
+	/* COND_ANY, COND_AT_LEAST: how many of its conditions must and do
+	 * hold, and their results (a backend "*" gives one per backend) */
+	int		 at_least;
+	int		 holding;
+	size_t		 of;
+	struct cond_result *sub;
+	size_t		 nsub;
 };
 
 /* What an evaluation sees. */
@@ -73,6 +82,10 @@ struct svc {
 	char			 rule_reason[SVC_REASON_MAX];
 	struct cond_result	*results;
 	size_t			 nresults;
+	int			 capacity;	/* the rule's: the smallest of
+						 * its backends' and
+						 * combinators', -1 unknown */
+	char			 capacity_why[96]; /* what sets it */
 	/* the verdict */
 	bool			 up;
 	char			 verdict_reason[SVC_REASON_MAX];
@@ -115,7 +128,11 @@ void	svc_inherit(struct svc *s, const struct svc *old);
 int	svc_set_override(struct svc *s, enum svc_override o,
 	    const struct svc_override_info *info);
 
-/* "up", "down", "drain", "maint". */
+/* Whether a state takes traffic: up, or degraded (up with less capacity
+ * than degraded_below). */
+bool	svc_state_serves(enum svc_state s);
+
+/* "up", "down", "drain", "maint", "degraded". */
 const char *svc_state_name(enum svc_state s);
 const char *svc_override_name(enum svc_override o);
 /* Parse "drain", "maint", "ready" (ready = OVR_NONE). */

@@ -128,7 +128,25 @@ static json_object *
 status_condition(const struct cond_result *r)
 {
 	json_object	*o = json_object_new_object();
+	json_object	*sub;
+	size_t		 i;
 
+	if (r->kind == COND_ANY || r->kind == COND_AT_LEAST) {
+		sub = json_object_new_array();
+		for (i = 0; i < r->nsub; i++)
+			json_object_array_add(sub, status_condition(&r->sub[i]));
+		if (r->kind == COND_AT_LEAST)
+			json_object_object_add(o, "at_least",
+			    json_object_new_int(r->at_least));
+		json_object_object_add(o, r->kind == COND_ANY ? "any" : "of", sub);
+		json_object_object_add(o, "holding",
+		    json_object_new_int(r->holding));
+		if (r->capacity >= 0)
+			json_object_object_add(o, "capacity",
+			    json_object_new_int(r->capacity));
+		json_object_object_add(o, "ok", json_object_new_boolean(r->ok));
+		return o;
+	}
 	if (r->kind == COND_CHECK || r->kind == COND_HAPROXY_ALIVE) {
 		json_object_object_add(o, r->kind == COND_CHECK ? "check" :
 		    "haproxy", json_object_new_string(r->name));
@@ -224,6 +242,9 @@ status_service(const struct svc *s, const struct drain *d)
 	json_object_object_add(o, "reason", json_object_new_string(s->reason));
 	json_object_object_add(o, "since", json_time(s->since));
 	json_object_object_add(o, "weight", json_object_new_int(s->weight));
+	if (s->conf->degraded_below > 0)
+		json_object_object_add(o, "degraded_below",
+		    json_object_new_int(s->conf->degraded_below));
 	json_object_object_add(o, "transitions",
 	    json_object_new_int64((int64_t)s->transitions));
 	for (i = 0; i < s->nresults; i++)

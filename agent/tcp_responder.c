@@ -154,7 +154,7 @@ tcp_wanted(const void *arg)
 {
 	const struct tcp_responder	*r = arg;
 
-	return r->env.svcs[r->conf->svc].state == SVC_UP;
+	return svc_state_serves(r->env.svcs[r->conf->svc].state);
 }
 
 static void

@@ -16,7 +16,7 @@ import harness as H
 import ops_util as U
 from harness import agent, http, wait_for
 
-STATES = ("up", "down", "drain", "maint")
+STATES = ("up", "down", "drain", "maint", "degraded")
 
 
 class MetricsTest(H.Case):
@@ -118,7 +118,7 @@ class MetricsTest(H.Case):
                 U.metric(m, "hapwatch_service_transitions_total",
                          service=name), s["transitions"], name)
         self.assertEqual(len(U.metric_series(m, "hapwatch_service_state")),
-                         4 * len(svcs))
+                         len(STATES) * len(svcs))
 
         # nbsrv per condition: one series per backend condition that HAProxy
         # knows, none for the missing backend.
