@@ -1,6 +1,7 @@
 /*
  * admin.c: the admin routes, as a table.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 
 #include "admin.h"
 #include "conf.h"
+#include "events.h"
 #include "http_parse.h"
 #include "metrics.h"
 #include "status.h"
@@ -18,6 +20,7 @@
 struct admin_ctx {
 	const struct admin_ops	*ops;
 	void			*arg;
+	const struct events	*events;
 	const struct conf_listen *listen;
 	const struct conf	*conf;
 	const struct http_req	*req;
@@ -188,7 +191,105 @@ handle_save_state(struct admin_ctx *x)
 	answer_text(x->ans, 202, NULL, text);
 }
 
+/* The next "key=value" of a query string, not decoded (what /events
+ * takes has no use for '%'); false at its end. */
+static bool
+query_next(const char **q, const char *end, const char **key, size_t *klen,
+    const char **val, size_t *vlen)
+{
+	const char	*p = *q, *amp, *eq;
+
+	while (p < end && *p == '&')
+		p++;
+	if (p >= end)
+		return false;
+	if ((amp = memchr(p, '&', (size_t)(end - p))) == NULL)
+		amp = end;
+	eq = memchr(p, '=', (size_t)(amp - p));
+	*key = p;
+	*klen = (size_t)((eq != NULL ? eq : amp) - p);
+	*val = eq != NULL ? eq + 1 : amp;
+	*vlen = (size_t)(amp - *val);
+	*q = amp;
+	return true;
+}
+
+/* since (a sequence number) and wait (a duration up to 60s); false with
+ * why in err. */
+static bool
+events_params(const struct http_req *req, uint64_t *since, int64_t *wait,
+    char *err, size_t errlen)
+{
+	const char	*q = req->query, *end = q + req->querylen, *k, *v;
+	size_t		 kl, vl;
+	char		 val[32], *ep;
+
+	*since = 0;
+	*wait = 0;
+	if (q == NULL)
+		return true;
+	while (query_next(&q, end, &k, &kl, &v, &vl)) {
+		snprintf(val, sizeof(val), "%.*s", (int)(vl < sizeof(val) ?
+		    vl : sizeof(val) - 1), v);
+		if (kl == 5 && memcmp(k, "since", 5) == 0) {
+			errno = 0;
+			if (vl == 0 || vl > 20 || val[0] < '0' || val[0] > '9' ||
+			    (*since = strtoull(val, &ep, 10), *ep != '\0') ||
+			    errno == ERANGE) {
+				snprintf(err, errlen, "since=%s: not an event's "
+				    "sequence number (0 or more)", val);
+				return false;
+			}
+		} else if (kl == 4 && memcmp(k, "wait", 4) == 0) {
+			if (vl >= sizeof(val) || !parse_duration(val, wait) ||
+			    *wait > ADMIN_EVENTS_WAIT_MAX) {
+				snprintf(err, errlen, "wait=%s: not a duration "
+				    "from 0s to 60s (such as 30s)", val);
+				return false;
+			}
+		} else {
+			snprintf(err, errlen, "unknown parameter \"%.*s\" "
+			    "(since, wait)", (int)(kl < 32 ? kl : 32), k);
+			return false;
+		}
+	}
+	return true;
+}
+
+void
+admin_events_answer(const struct events *events, uint64_t since,
+    struct admin_answer *ans)
+{
+	ans->code = 200;
+	ans->ctype = "application/json";
+	ans->wait_ms = 0;
+	events_render(events, since, &ans->body);
+}
+
+/* GET /events[?since=SEQ][&wait=DUR] */
+static void
+handle_events(struct admin_ctx *x)
+{
+	uint64_t	since;
+	int64_t		wait;
+	char		err[160];
+
+	if (!events_params(x->req, &since, &wait, err, sizeof(err))) {
+		answer_text(x->ans, 400, NULL, err);
+		return;
+	}
+	if (wait > 0 && x->req->method == HTTP_GET &&
+	    !events_newer(x->events, since)) {
+		x->ans->code = 200;
+		x->ans->wait_ms = wait;
+		x->ans->since = since;
+		return;
+	}
+	admin_events_answer(x->events, since, x->ans);
+}
+
 static const struct admin_route routes[] = {
+	{ "/events", false, handle_events },
 	{ "/status", false, handle_status },
 	{ "/metrics", false, handle_metrics },
 	{ "/services/", true, handle_override },
@@ -251,10 +352,12 @@ admin_authorized(const struct conf_listen *c, const struct http_req *req)
 
 bool
 admin_route(const struct admin_ops *ops, void *arg,
-    const struct conf_listen *c, const struct conf *conf,
-    const struct http_req *req, struct admin_answer *ans, bool *auth_failed)
+    const struct events *events, const struct conf_listen *c,
+    const struct conf *conf, const struct http_req *req,
+    struct admin_answer *ans, bool *auth_failed)
 {
-	struct admin_ctx		 x = { ops, arg, c, conf, req, NULL, 0, ans };
+	struct admin_ctx		 x = { ops, arg, events, c, conf, req,
+					       NULL, 0, ans };
 	const struct admin_route	*r;
 
 	*auth_failed = false;

@@ -6,6 +6,8 @@
  *   GET  /metrics                      Prometheus text (metrics.h)
  *   POST /services/[NAME/]drain|ready|maint
  *   POST /haproxy/save-state           202; /status's state_file says when
+ *   GET  /events[?since=SEQ][&wait=DUR] the events after SEQ (events.h);
+ *                                      with wait, a long-poll
  *
  * A route table maps method and path to a handler; the http responder
  * parses the request and writes the answer.
@@ -19,6 +21,7 @@
 #include "service.h"
 
 struct conf_listen;
+struct events;
 struct http_req;
 struct view;
 
@@ -46,12 +49,20 @@ struct admin_ops {
 	bool	(*save_state)(void *arg, uint64_t *seq);
 };
 
+/* The longest a long-poll of /events may wait. */
+#define ADMIN_EVENTS_WAIT_MAX	60000
+
 /* An answer to write. */
 struct admin_answer {
 	int		 code;
 	const char	*ctype;		/* Content-Type */
 	const char	*headers;	/* extra header lines, or NULL */
 	struct sbuf	 body;		/* the caller frees it */
+	/* > 0: a long-poll of /events with nothing to say yet: the caller
+	 * waits (events_wait) until an event after since, or wait_ms, then
+	 * answers with admin_events_answer(). */
+	int64_t		 wait_ms;
+	uint64_t	 since;
 };
 
 /*
@@ -60,9 +71,12 @@ struct admin_answer {
  * token is answered 401 and *auth_failed set.
  */
 bool	admin_route(const struct admin_ops *ops, void *arg,
-	    const struct conf_listen *c, const struct conf *conf,
-	    const struct http_req *req, struct admin_answer *ans,
-	    bool *auth_failed);
+	    const struct events *events, const struct conf_listen *c,
+	    const struct conf *conf, const struct http_req *req,
+	    struct admin_answer *ans, bool *auth_failed);
+/* The answer of a long-poll that waited: the events after since. */
+void	admin_events_answer(const struct events *events, uint64_t since,
+	    struct admin_answer *ans);
 /* Whether req is an admin POST (a route that takes a small body). */
 bool	admin_is_post(const struct http_req *req);
 

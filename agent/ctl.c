@@ -49,10 +49,16 @@ struct ctl {
 	const char	*for_dur;	/* --for DUR */
 	const char	*by;		/* --by WHO */
 	const char	*if_by;		/* ready --if-by WHO */
+	/* events */
+	bool		 follow;	/* --follow */
+	int64_t		 req_timeout_ms; /* one request, answer included */
+	bool		 quiet;		/* no word on a failed request */
 };
 
 #define CTL_WAIT_DEFAULT_MS	(10 * 60 * 1000)
 #define CTL_WAIT_POLL_MS	200
+#define CTL_FOLLOW_WAIT		"30s"	/* one long-poll of /events */
+#define CTL_FOLLOW_WAIT_MS	30000
 
 struct reply {
 	long		code;
@@ -103,7 +109,7 @@ ctl_request_body(struct ctl *c, const char *method, const char *path,
 		    "");
 	curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, ctl_body);
 	curl_easy_setopt(easy, CURLOPT_WRITEDATA, r);
-	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)CTL_TIMEOUT_MS);
+	curl_easy_setopt(easy, CURLOPT_TIMEOUT_MS, (long)c->req_timeout_ms);
 	curl_easy_setopt(easy, CURLOPT_ERRORBUFFER, c->err);
 	curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
 	c->err[0] = '\0';
@@ -116,6 +122,8 @@ ctl_request_body(struct ctl *c, const char *method, const char *path,
 	free(url);
 	if (rc == CURLE_OK)
 		return true;
+	if (c->quiet)
+		return false;
 	/* access() fails with EACCES, not ENOENT, when a directory on the
 	 * way (/run/hapwatch is 0750) may not be searched. */
 	if (!is_url && access(c->socket, F_OK) != 0 && errno == ENOENT)
@@ -482,6 +490,111 @@ ctl_save_state(struct ctl *c)
 	return CTL_NOT_UP;
 }
 
+/* One event as a line: "TIME #SEQ EVENT [SERVICE: ][FROM -> TO][ by
+ * BY][ via ROUTE][: REASON]". */
+static void
+ctl_print_event(json_object *e)
+{
+	const char	*svc = jstr(e, "service", NULL);
+	const char	*from = jstr(e, "from", NULL), *to = jstr(e, "to", NULL);
+	const char	*by = jstr(e, "by", NULL), *route = jstr(e, "route", NULL);
+	const char	*reason = jstr(e, "reason", NULL);
+
+	printf("%s #%s %s", jstr(e, "time", "?"), jstr(e, "seq", "?"),
+	    jstr(e, "event", "?"));
+	if (svc != NULL)
+		printf(" %s%s", svc, from != NULL || to != NULL || by != NULL ||
+		    reason != NULL ? ":" : "");
+	if (from != NULL || to != NULL)
+		printf(" %s -> %s", from != NULL ? from : "-",
+		    to != NULL ? to : "-");
+	if (by != NULL)
+		printf(" by %s", by);
+	if (route != NULL)
+		printf(" via %s", route);
+	if (reason != NULL && reason[0] != '\0')
+		printf("%s %s", from != NULL || to != NULL || by != NULL ||
+		    route != NULL ? ":" : "", reason);
+	printf("\n");
+}
+
+/* GET path: print its events; *since becomes the last one's seq; *stop
+ * is set when hapwatch said it is stopping. false: no answer (printed
+ * unless c->quiet), or *rc the exit status of a refusal. */
+static bool
+ctl_events_once(struct ctl *c, const char *path, uint64_t *since,
+    bool *stop, int *rc)
+{
+	struct reply	 r;
+	json_object	*a, *e;
+	size_t		 i, n;
+
+	*rc = CTL_CANNOT_ASK;
+	if (!ctl_request(c, "GET", path, &r))
+		return false;
+	if (r.code != 200) {
+		*rc = ctl_refused(&r);
+		sbuf_free(&r.body);
+		return false;
+	}
+	a = json_tokener_parse(r.body.data != NULL ? r.body.data : "");
+	sbuf_free(&r.body);
+	if (a == NULL || !json_object_is_type(a, json_type_array)) {
+		fprintf(stderr, "hapwatch ctl: /events is not a JSON array\n");
+		json_object_put(a);
+		return false;
+	}
+	n = json_object_array_length(a);
+	for (i = 0; i < n; i++) {
+		e = json_object_array_get_idx(a, i);
+		if (c->json)
+			printf("%s\n", json_object_to_json_string_ext(e,
+			    JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		else
+			ctl_print_event(e);
+		*since = (uint64_t)json_object_get_int64(
+		    json_object_object_get(e, "seq"));
+		*stop = *stop || strcmp(jstr(e, "event", ""), "stop") == 0;
+	}
+	fflush(stdout);
+	json_object_put(a);
+	*rc = CTL_OK;
+	return true;
+}
+
+/*
+ * events: the history, one line per event; --follow: then every new one
+ * as it comes (long-polls of 30s), until hapwatch stops: its "stop"
+ * event, or its socket gone after an answer, ends it with 0.
+ */
+static int
+ctl_events(struct ctl *c)
+{
+	uint64_t	 since = 0;
+	bool		 stop = false;
+	char		 path[96];
+	int		 rc;
+
+	if (!ctl_events_once(c, "/events", &since, &stop, &rc))
+		return rc;
+	if (!c->follow)
+		return CTL_OK;
+	c->req_timeout_ms = CTL_FOLLOW_WAIT_MS + CTL_TIMEOUT_MS;
+	c->quiet = true;
+	while (!stop) {
+		snprintf(path, sizeof(path), "/events?since=%llu&wait=%s",
+		    (unsigned long long)since, CTL_FOLLOW_WAIT);
+		if (!ctl_events_once(c, path, &since, &stop, &rc)) {
+			if (rc != CTL_CANNOT_ASK)
+				return rc;	/* refused: said why */
+			fprintf(stderr, "hapwatch ctl: hapwatch is gone "
+			    "(%s)\n", c->err[0] != '\0' ? c->err : "no answer");
+			return CTL_OK;
+		}
+	}
+	return CTL_OK;
+}
+
 static int
 ctl_usage(void)
 {
@@ -494,6 +607,7 @@ ctl_usage(void)
 	    "       hapwatch ctl [-s SOCKET|URL] ready [--if-by WHO] [SERVICE]\n"
 	    "       hapwatch ctl [-s SOCKET|URL] check SERVICE\n"
 	    "       hapwatch ctl [-s SOCKET|URL] save-state\n"
+	    "       hapwatch ctl [-s SOCKET|URL] events [--follow] [--json]\n"
 	    "(default socket: %s)\n"
 	    "exit: 0 done or up, 1 not up or not done in time, 2 usage,\n"
 	    "      3 could not ask (no daemon, permission, unknown service)\n",
@@ -575,6 +689,17 @@ ctl_run(struct ctl *c, int argc, char **argv)
 	}
 	if (strcmp(cmd, "save-state") == 0 && argc == 1)
 		return ctl_save_state(c);
+	if (strcmp(cmd, "events") == 0) {
+		for (int i = 1; i < argc; i++) {
+			if (strcmp(argv[i], "--follow") == 0)
+				c->follow = true;
+			else if (strcmp(argv[i], "--json") == 0)
+				c->json = true;
+			else
+				return ctl_usage();
+		}
+		return ctl_events(c);
+	}
 	return ctl_usage();
 }
 
@@ -594,6 +719,7 @@ ctl_main(int argc, char **argv)
 	memset(&c, 0, sizeof(c));
 	c.socket = CTL_DEFAULT_SOCKET;
 	c.timeout_ms = CTL_WAIT_DEFAULT_MS;
+	c.req_timeout_ms = CTL_TIMEOUT_MS;
 	c.token = getenv("HAPWATCH_TOKEN");
 	/* Options may come before or after the command ("status --json"). */
 	while ((ch = getopt_long(argc, argv, "+s:t:jh", longopts, NULL)) != -1) {

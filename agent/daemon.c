@@ -23,6 +23,7 @@
 #include "curlshim.h"
 #include "daemon.h"
 #include "drain.h"
+#include "events.h"
 #include "fectl.h"
 #include "listener.h"
 #include "log.h"
@@ -92,6 +93,7 @@ struct daemon {
 	char			 stats_shown[256]; /* no password */
 	struct metrics		*metrics;
 	struct probers		*probers;	/* who probes the services */
+	struct events		*events;	/* the history: GET /events */
 	struct svc		*svcs;		/* one per conf->services */
 	size_t			 nsvcs;
 	struct drain		**drains;	/* per service: NULL unless drained */
@@ -136,6 +138,40 @@ static void daemon_judge_drains(struct daemon *d);
 
 /* ---- telling what changed ---- */
 
+/* Keep something that happened in the history (GET /events); any string
+ * may be NULL. */
+static void
+daemon_event(struct daemon *d, enum event_kind kind, const char *service,
+    const char *from, const char *to, const char *reason, const char *by,
+    const char *route)
+{
+	struct event	e;
+
+	memset(&e, 0, sizeof(e));
+	e.kind = kind;
+#define EV_SET(f, v) snprintf(e.f, sizeof(e.f), "%s", (v) != NULL ? (v) : "")
+	EV_SET(service, service);
+	EV_SET(from, from);
+	EV_SET(to, to);
+	EV_SET(reason, reason);
+	EV_SET(by, by);
+	EV_SET(route, route);
+#undef EV_SET
+	(void)events_add(d->events, &e);
+}
+
+/* An override set, lifted or restored (to), by whom and through which
+ * route, as the history tells it. */
+static void
+daemon_event_override(struct daemon *d, const struct svc *s,
+    enum svc_override to, const struct svc_override_info *info,
+    const char *reason)
+{
+	daemon_event(d, EV_OVERRIDE, s->conf->name,
+	    svc_override_name(s->override), svc_override_name(to), reason,
+	    info->by, info->route);
+}
+
 static void
 daemon_log_transition(const struct svc *s, enum svc_state from)
 {
@@ -175,6 +211,10 @@ static void
 daemon_transition(struct daemon *d, size_t idx, const char *prev,
     bool initial)
 {
+	const struct svc	*s = &d->svcs[idx];
+
+	daemon_event(d, EV_TRANSITION, s->conf->name, prev,
+	    svc_state_name(s->state), s->reason, NULL, NULL);
 	daemon_queue(d, "transition", idx, prev, initial, NULL);
 }
 
@@ -232,6 +272,8 @@ daemon_propagate(struct daemon *d)
 	size_t			i;
 	unsigned		dirty;
 
+	/* Long-polls of /events get what happened since they asked. */
+	events_wake(d->events);
 	/* Drains first: one that has let go is an event to tell below. */
 	if (probers_take_news(d->probers) || d->judge_drains) {
 		d->judge_drains = false;
@@ -461,6 +503,8 @@ daemon_judge_drains(struct daemon *d)
 			continue;
 		log_notice("service %s: the drain has %s", d->svcs[i].conf->name,
 		    drain_summary(d->drains[i]));
+		daemon_event(d, EV_LET_GO, d->svcs[i].conf->name, NULL, NULL,
+		    drain_summary(d->drains[i]), d->svcs[i].ovr.by, NULL);
 		daemon_queue(d, "let_go", i, "drain", false,
 		    drain_summary(d->drains[i]));
 	}
@@ -507,6 +551,7 @@ daemon_override_one(struct daemon *d, size_t i, const struct override_req *rq)
 	enum svc_state			 from = s->state;
 	struct svc_override_info	 info;
 	int64_t				 now = wall_ms();
+	char				 dur[32], why[64] = "";
 
 	if (rq->o != OVR_NONE && s->override == rq->o) {
 		/* Already so: who and since stand; a new "for" sets its end. */
@@ -521,10 +566,16 @@ daemon_override_one(struct daemon *d, size_t i, const struct override_req *rq)
 	    rq->route : "");
 	info.since = now;
 	info.until = rq->for_ms > 0 ? now + rq->for_ms : 0;
-	if (s->override != rq->o)
+	if (s->override != rq->o) {
 		log_notice("service %s: %s by %s%s%s", s->conf->name,
 		    svc_override_name(rq->o), info.by, info.route[0] != '\0' ?
 		    " via " : "", info.route);
+		if (rq->for_ms > 0) {
+			fmt_duration(rq->for_ms, dur, sizeof(dur));
+			snprintf(why, sizeof(why), "for %s", dur);
+		}
+		daemon_event_override(d, s, rq->o, &info, why);
+	}
 	if (svc_set_override(s, rq->o, &info) & SVC_CHG_STATE) {
 		daemon_log_transition(s, from);
 		if (s->evaluated && !d->stopping)
@@ -596,6 +647,7 @@ daemon_until_cb(evutil_socket_t fd, short what, void *arg)
 			continue;
 		log_notice("service %s: the %s by %s has run its time",
 		    s->conf->name, svc_override_name(s->override), s->ovr.by);
+		/* Ready "by timer": the override event says whose ended. */
 		(void)daemon_override(d, i, &rq, msg, sizeof(msg));
 	}
 	daemon_arm_until(d);
@@ -621,6 +673,8 @@ daemon_restore_overrides(struct daemon *d)
 
 			snprintf(info.by, sizeof(info.by), "hapwatch: the "
 			    "overrides file was unreadable");
+			daemon_event_override(d, &d->svcs[i], OVR_DRAIN, &info,
+			    "the overrides file was unreadable");
 			(void)svc_set_override(&d->svcs[i], OVR_DRAIN, &info);
 			(void)daemon_drain_sync(d, i);
 		}
@@ -649,6 +703,8 @@ daemon_restore_overrides(struct daemon *d)
 		log_notice("service %s: %s by %s since %s, kept across the "
 		    "restart", e[i].service, svc_override_name(e[i].o),
 		    e[i].info.by, when);
+		daemon_event_override(d, &d->svcs[idx], e[i].o, &e[i].info,
+		    "kept across the restart");
 		(void)svc_set_override(&d->svcs[idx], e[i].o, &e[i].info);
 		(void)daemon_drain_sync(d, idx);
 	}
@@ -668,8 +724,14 @@ daemon_poll_ok(struct daemon *d, struct poll_result *res, int64_t now)
 		log_info("HAProxy %s, pid %d, up %llds", res->snap->info.version,
 		    res->pid, (long long)res->snap->info.uptime_sec);
 	if (res->new_process) {
+		char	from[16], to[16];
+
 		metrics_inc(d->metrics, MC_HAPROXY_PROCESSES);
 		log_notice("HAProxy reloaded or restarted: %s", res->how);
+		snprintf(from, sizeof(from), "%d", h->pid);
+		snprintf(to, sizeof(to), "%d", res->pid);
+		daemon_event(d, EV_HAPROXY_PROCESS, NULL, h->pid != 0 ? from :
+		    NULL, res->pid != 0 ? to : NULL, res->how, NULL, NULL);
 		/* A reload re-enables every frontend. */
 		fectl_reapply(d->fectl);
 	}
@@ -768,6 +830,8 @@ daemon_reload_failed(struct daemon *d, const struct master_report *r)
 	    " (before hapwatch started)" : "", m->last_failure,
 	    r->proc.worker_pid);
 	log_errx("%s", text);
+	daemon_event(d, EV_HAPROXY_RELOAD_FAILED, NULL, NULL, NULL, text, NULL,
+	    NULL);
 	daemon_queue_haproxy(d, "haproxy_reload_failed", text);
 }
 
@@ -964,6 +1028,7 @@ daemon_responder_env(struct daemon *d, const struct conf *conf,
 	env->svcs = svcs;
 	env->admin = &daemon_admin_ops;
 	env->admin_arg = d;
+	env->events = d->events;
 }
 
 static struct probeset *
@@ -1317,6 +1382,7 @@ daemon_reload(struct daemon *d)
 	struct conf_errors	 errs = { 0 };
 	struct conf		*nc;
 	size_t			 i;
+	char			 why[SVC_REASON_MAX];
 
 	sd_notifyf("RELOADING=1\nSTATUS=reloading the config");
 	log_notice("SIGHUP: reloading %s", d->conf_path != NULL ?
@@ -1324,18 +1390,29 @@ daemon_reload(struct daemon *d)
 	nc = conf_load(d->conf_path, &d->ov, &errs);
 	for (i = 0; i < errs.n; i++)
 		log_errx("reload: %s", errs.msgs[i]);
-	conf_errors_free(&errs);
 	if (nc == NULL) {
 		log_errx("reload: the new config is invalid; keeping the "
 		    "running config");
 		metrics_inc(d->metrics, MC_CONFIG_RELOAD_FAILURES);
+		snprintf(why, sizeof(why), "%zu error%s, the first: %s", errs.n,
+		    errs.n == 1 ? "" : "s", errs.n > 0 ? errs.msgs[0] : "?");
+		daemon_event(d, EV_CONFIG_RELOAD_FAILED, NULL, NULL, NULL, why,
+		    NULL, NULL);
 	} else if (!daemon_reconfigure(d, nc)) {
 		metrics_inc(d->metrics, MC_CONFIG_RELOAD_FAILURES);
+		daemon_event(d, EV_CONFIG_RELOAD_FAILED, NULL, NULL, NULL,
+		    "a part of the new config could not be had (see the log)",
+		    NULL, NULL);
 	} else {
 		metrics_inc(d->metrics, MC_CONFIG_RELOADS);
 		log_notice("reload: done: %zu services, %zu listeners",
 		    d->nsvcs, d->nlisteners);
+		snprintf(why, sizeof(why), "%zu services, %zu listeners",
+		    d->nsvcs, d->nlisteners);
+		daemon_event(d, EV_CONFIG_RELOAD, NULL, NULL, NULL, why, NULL,
+		    NULL);
 	}
+	conf_errors_free(&errs);
 	/* Before the first poll has answered, READY=1 is not ours to send:
 	 * the first poll sends it. */
 	if (d->ready_sent)
@@ -1407,6 +1484,7 @@ daemon_stop(struct daemon *d, const char *why)
 	if (d->stopping)
 		return;
 	log_notice("stopping (%s)", why);
+	daemon_event(d, EV_STOP, NULL, NULL, NULL, why, NULL, NULL);
 	sd_notifyf("STOPPING=1");
 	d->stopping = true;
 	d->dirty |= DIRTY_STATES;	/* every listener closes */
@@ -1545,6 +1623,7 @@ daemon_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 		fatalx("cannot create the event base");
 	d->metrics = metrics_new();
 	d->probers = probers_new(PROBERS_MAX);
+	d->events = events_new();
 	d->nsvcs = conf->nservices;
 	d->svcs = xcalloc(d->nsvcs, sizeof(*d->svcs));
 	for (i = 0; i < d->nsvcs; i++)
@@ -1599,6 +1678,13 @@ daemon_run(struct daemon *d)
 	if (d->master != NULL)
 		master_start(d->master);
 	probeset_start(d->probes);
+	{
+		char	why[SVC_REASON_MAX];
+
+		snprintf(why, sizeof(why), "hapwatch %s, %s", HW_VERSION,
+		    d->conf_path != NULL ? d->conf_path : "the built-in config");
+		daemon_event(d, EV_START, NULL, NULL, NULL, why, NULL, NULL);
+	}
 	if (d->poller != NULL)
 		log_notice("hapwatch %s started: %zu services, %zu listeners, "
 		    "stats %s", HW_VERSION, d->nsvcs, d->nlisteners,
@@ -1674,6 +1760,7 @@ daemon_free(struct daemon *d)
 		event_free(d->house_ev);
 	metrics_free(d->metrics);
 	probers_free(d->probers);
+	events_free(d->events);
 	conf_free(d->conf);
 	free(d->conf_path);
 	overrides_free(&d->ov);

@@ -171,7 +171,8 @@ http_absolute(const char *t, size_t n, const char **path, size_t *plen)
 }
 
 /*
- * The request-target and the SP after it. Sets out->path (query cut off).
+ * The request-target and the SP after it. Sets out->path (query cut off)
+ * and out->query.
  * *star is set for "*", which is only refused once the version is known,
  * so that "PRI * HTTP/2.0" gets HTTP_PARSE_VERSION.
  */
@@ -200,8 +201,11 @@ http_target(struct http_cur *c, struct http_req *out, bool *star)
 		plen = n;
 	} else if (!http_absolute(t, n, &path, &plen))
 		return HTTP_PARSE_BAD;
-	if ((q = memchr(path, '?', plen)) != NULL)
+	if ((q = memchr(path, '?', plen)) != NULL) {
+		out->query = q + 1;
+		out->querylen = plen - (size_t)(q + 1 - path);
 		plen = (size_t)(q - path);
+	}
 	out->path = path;
 	out->pathlen = plen;
 	return HTTP_PARSE_OK;
@@ -399,6 +403,8 @@ http_parse_head(const char *buf, size_t len, size_t max_head,
 	out->method = HTTP_OTHER;
 	out->path = NULL;
 	out->pathlen = 0;
+	out->query = NULL;
+	out->querylen = 0;
 	out->minor = 0;
 	out->keepalive = false;
 	out->content_length = -1;

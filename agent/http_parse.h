@@ -30,6 +30,8 @@ struct http_req {
 	enum http_method method;
 	const char	*path;		/* origin-form path, query cut off */
 	size_t		 pathlen;
+	const char	*query;		/* after '?', or NULL */
+	size_t		 querylen;
 	int		 minor;		/* 0 or 1 */
 	bool		 keepalive;	/* after Connection and version rules */
 	int64_t		 content_length;/* -1 when absent */

@@ -10,8 +10,13 @@
  * answer changes. Limits (DESIGN.md): head <= 8 KiB (431), no body on
  * health routes, 5s to send a request (408 if part of one came, a silent
  * close if none), 30s idle between keep-alive requests.
+ *
+ * A long-poll of /events parks its connection: no answer, no further
+ * request read, until an event comes (events_wake) or its wait ends. A
+ * parked connection counts against max_connections like any other.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +26,7 @@
 #include <event2/event.h>
 
 #include "admin.h"
+#include "events.h"
 #include "http_parse.h"
 #include "listener.h"
 #include "metrics.h"
@@ -79,6 +85,11 @@ struct hconn {
 	bool		 closing;	/* close once out is sent */
 	bool		 unread;	/* closing with input maybe unread */
 	bool		 lingering;	/* write side shut, draining input */
+	/* a long-poll of /events waiting for its answer */
+	bool		 parked;
+	struct events_waiter ew;
+	int64_t		 park_until;	/* mono ms */
+	enum conn_mode	 park_cm;
 };
 
 static const char *
@@ -152,6 +163,9 @@ hconn_reap(void *arg)
 static void
 hconn_close(struct hconn *c)
 {
+	if (c->parked)
+		events_unwait(c->r->env.events, &c->ew);
+	c->parked = false;
 	event_del(c->ev);
 	if (c->wev != NULL)
 		event_del(c->wev);
@@ -226,19 +240,34 @@ path_is(const struct http_req *req, const char *p)
 	return req->pathlen == pl && memcmp(req->path, p, pl) == 0;
 }
 
+static void hconn_wake(struct events_waiter *w);
+
 /* An admin route, or false. */
 static bool
-http_admin(struct http_responder *hr, const struct http_req *req,
-    enum conn_mode cm, struct sbuf *out)
+http_admin(struct hconn *c, const struct http_req *req, enum conn_mode cm,
+    struct sbuf *out)
 {
-	struct admin_answer	ans = { 0 };
-	bool			auth_failed;
+	struct http_responder	*hr = c->r;
+	struct admin_answer	 ans = { 0 };
+	bool			 auth_failed;
 
-	if (!admin_route(hr->env.admin, hr->env.admin_arg, hr->conf,
-	    hr->env.conf, req, &ans, &auth_failed))
+	if (!admin_route(hr->env.admin, hr->env.admin_arg, hr->env.events,
+	    hr->conf, hr->env.conf, req, &ans, &auth_failed))
 		return false;
 	if (auth_failed)
 		metrics_conn_error(hr->env.metrics, CONN_ERR_AUTH);
+	if (ans.wait_ms > 0) {
+		/* A long-poll: answered by hconn_wake, or at park_until. */
+		c->parked = true;
+		/* +1: mono_ms() is truncated; never answer before the wait. */
+		c->park_until = mono_ms() + ans.wait_ms + 1;
+		c->park_cm = cm;
+		c->ew.since = ans.since;
+		c->ew.wake = hconn_wake;
+		events_wait(hr->env.events, &c->ew);
+		sbuf_free(&ans.body);
+		return true;
+	}
 	metrics_http_code(hr->env.metrics, ans.code);
 	http_render(out, ans.code, cm, req->method == HTTP_HEAD, ans.ctype,
 	    ans.headers, ans.body.data != NULL ? ans.body.data : "", ans.body.len);
@@ -265,7 +294,7 @@ http_route(struct hconn *hc, const struct http_req *req, enum conn_mode cm,
 			    "Allow: GET, HEAD\r\n", "method not allowed");
 		return;
 	}
-	if (c->admin && http_admin(hr, req, cm, out))
+	if (c->admin && http_admin(hc, req, cm, out))
 		return;
 	http_simple(hr, out, 404, cm, req->method == HTTP_HEAD, NULL,
 	    "not found");
@@ -284,6 +313,8 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 	size_t		 pos = 0, need;
 	int		 r;
 
+	if (c->parked)
+		return 0;		/* read on, answer after the wait */
 	if (c->pp_pending) {
 		struct pp_info	pp;
 
@@ -303,7 +334,7 @@ http_process(struct hconn *c, const char *data, size_t len, struct sbuf *out)
 			(void)prober_addr_of((const struct sockaddr *)&pp.src,
 			    &c->src);
 	}
-	while (pos < len && !c->closing) {
+	while (pos < len && !c->closing && !c->parked) {
 		switch (http_parse_head(data + pos, len - pos, HTTP_MAX_HEAD, &req)) {
 		case HTTP_PARSE_INCOMPLETE:
 			return pos;
@@ -365,6 +396,8 @@ hconn_arm(struct hconn *c)
 	 * (a persistent event would restart its timeout on every read). */
 	if (c->lingering)
 		left = c->linger_until - mono_ms();
+	else if (c->parked)
+		left = c->park_until - mono_ms();
 	else if (c->inlen > 0 || c->pp_pending || !c->answered)
 		left = c->req_start + READ_TIMEOUT_MS - mono_ms();
 	else {
@@ -388,12 +421,19 @@ hconn_linger(struct hconn *c)
 	hconn_arm(c);
 }
 
-/* Send out; keep what the socket does not take. false: connection gone. */
+/* Send out; keep what the socket does not take, behind what it has not
+ * taken yet. false: connection gone. */
 static bool
 hconn_send(struct hconn *c, const char *data, size_t len)
 {
 	ssize_t	n = 0;
 
+	if (c->outlen > 0) {
+		c->out = xrealloc(c->out, c->outlen + len);
+		memcpy(c->out + c->outlen, data, len);
+		c->outlen += len;
+		return true;
+	}
 	if (len > 0)
 		n = send(c->lc.fd, data, len, MSG_NOSIGNAL);
 	if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
@@ -420,7 +460,7 @@ hconn_after_send(struct hconn *c, bool unread)
 {
 	if (c->outlen > 0)
 		return;			/* the write event carries on */
-	if (c->closing) {
+	if (c->closing && !c->parked) {
 		if (unread)
 			hconn_linger(c);
 		else
@@ -430,11 +470,54 @@ hconn_after_send(struct hconn *c, bool unread)
 	hconn_arm(c);
 }
 
+static void hconn_feed(struct hconn *c, const char *data, size_t len);
+
+/* A parked long-poll's answer, now: the events since its since (none
+ * when its wait ran out). Then the requests that came behind it. */
+static void
+hconn_unpark(struct hconn *c)
+{
+	struct http_responder	*hr = c->r;
+	struct admin_answer	 ans = { 0 };
+	struct sbuf		 out = { 0 };
+	bool			 ok;
+
+	events_unwait(hr->env.events, &c->ew);
+	c->parked = false;
+	admin_events_answer(hr->env.events, c->ew.since, &ans);
+	metrics_http_code(hr->env.metrics, ans.code);
+	http_render(&out, ans.code, c->park_cm, false, ans.ctype, NULL,
+	    ans.body.data, ans.body.len);
+	sbuf_free(&ans.body);
+	c->answered = true;
+	ok = hconn_send(c, out.data, out.len);
+	sbuf_free(&out);
+	if (!ok) {
+		hconn_close(c);
+		return;
+	}
+	if (c->inlen > 0 && !c->closing)
+		hconn_feed(c, c->in, c->inlen);
+	else
+		hconn_after_send(c, c->unread);
+}
+
+static void
+hconn_wake(struct events_waiter *w)
+{
+	hconn_unpark((struct hconn *)(void *)((char *)w -
+	    offsetof(struct hconn, ew)));
+}
+
 static void
 hconn_timeout(struct hconn *c)
 {
 	struct sbuf	out = { 0 };
 
+	if (c->parked) {
+		hconn_unpark(c);
+		return;
+	}
 	if (c->lingering || (c->inlen == 0 && c->answered)) {
 		hconn_close(c);		/* done, or idle after its answers */
 		return;
@@ -482,6 +565,12 @@ hconn_feed(struct hconn *c, const char *data, size_t len)
 		hconn_close(c);
 		return;
 	}
+	if (c->parked) {
+		if (out.len > 0)
+			c->answered = true;
+		hconn_after_send(c, false);
+		return;
+	}
 	if (c->closing && out.len == 0 && !c->lingering) {
 		hconn_close(c);		/* bad PROXY header: no answer */
 		return;
@@ -520,8 +609,11 @@ hconn_read(struct hconn *c, evutil_socket_t fd)
 		return false;
 	if (n <= 0) {
 		/* The peer is gone: between requests, that is the end; before
-		 * its first, or in the middle of one, it got no answer. */
-		if (c->inlen > 0)
+		 * its first, or in the middle of one, it got no answer. A
+		 * long-poll's client may give up waiting. */
+		if (c->parked)
+			hconn_close(c);
+		else if (c->inlen > 0)
 			hconn_fail(c, CONN_ERR_INCOMPLETE);
 		else if (!c->answered)
 			hconn_fail(c, CONN_ERR_SILENT);

@@ -31,6 +31,7 @@ struct sockaddr;
 struct svc;
 struct listener;
 struct admin_ops;
+struct events;
 
 struct responder_env {
 	struct event_base	*base;
@@ -40,6 +41,7 @@ struct responder_env {
 	const struct svc	*svcs;		/* conf->nservices, read-only */
 	const struct admin_ops	*admin;		/* admin routes (http) */
 	void			*admin_arg;
+	struct events		*events;	/* GET /events, its long-polls */
 };
 
 struct responder_ops {

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "admin.h"
+#include "events.h"
 #include "http_parse.h"
 #include "status.h"
 #include "view_fixture.h"
@@ -71,6 +72,9 @@ static const struct admin_ops rec_ops = {
 
 /* ---- one request through the table ---------------------------------------- */
 
+/* The history the routes read (GET /events). */
+static struct events	*evs;
+
 struct result {
 	bool			handled;
 	bool			auth_failed;
@@ -98,8 +102,8 @@ route(struct rec *r, char *token, const char *req_line,
 	    &req), HTTP_PARSE_OK);
 	memset(res, 0, sizeof(*res));
 	res->auth_failed = true;	/* must be set either way */
-	res->handled = admin_route(&rec_ops, r, &c, r->x.conf, &req, &res->ans,
-	    &res->auth_failed);
+	res->handled = admin_route(&rec_ops, r, evs, &c, r->x.conf, &req,
+	    &res->ans, &res->auth_failed);
 	free(head);
 }
 
@@ -397,11 +401,91 @@ test_is_post(void **state)
 	}
 }
 
+/* GET /events: since and wait checked; a long-poll is left to the caller
+ * (wait_ms) only while there is nothing newer to say. */
+static void
+test_events_route(void **state)
+{
+	static const struct {
+		const char	*req;
+		int		 code;
+		int64_t		 wait_ms;	/* a long-poll to hold */
+		const char	*body;		/* its start */
+	} cases[] = {
+		{ "GET /events", 200, 0, "[{\"seq\":1," },
+		{ "GET /events?since=1", 200, 0, "[{\"seq\":2," },
+		{ "GET /events?since=2", 200, 0, "[]\n" },
+		{ "GET /events?since=2&wait=30s", 200, 30000, "" },
+		{ "GET /events?wait=250ms&since=2", 200, 250, "" },
+		{ "GET /events?since=1&wait=30s", 200, 0, "[{\"seq\":2," },
+		{ "GET /events?since=2&wait=0s", 200, 0, "[]\n" },
+		/* A number from another run (larger than any here): all. */
+		{ "GET /events?since=99", 200, 0, "[{\"seq\":1," },
+		{ "HEAD /events?since=2&wait=30s", 200, 0, "[]\n" },
+		{ "GET /events?since=-1", 400, 0, "since=-1: not an event's "
+		  "sequence number (0 or more)\n" },
+		{ "GET /events?since=", 400, 0, "since=: not an event's" },
+		{ "GET /events?since=1x", 400, 0, "since=1x: not" },
+		{ "GET /events?since=99999999999999999999", 400, 0,
+		  "since=99999999999999999999: not" },
+		{ "GET /events?wait=61s", 400, 0, "wait=61s: not a duration "
+		  "from 0s to 60s (such as 30s)\n" },
+		{ "GET /events?wait=30", 400, 0, "wait=30: not a duration" },
+		{ "GET /events?wait", 400, 0, "wait=: not a duration" },
+		{ "GET /events?follow=1", 400, 0, "unknown parameter "
+		  "\"follow\" (since, wait)\n" },
+		{ "POST /events", 405, 0, "method not allowed\n" },
+	};
+	struct event	e = { .kind = EV_TRANSITION };
+	struct rec	r;
+	struct result	res;
+	size_t		i;
+
+	rec_init(&r);
+	snprintf(e.service, sizeof(e.service), "web");
+	snprintf(e.from, sizeof(e.from), "up");
+	snprintf(e.to, sizeof(e.to), "down");
+	(void)events_add(evs, &e);
+	e.kind = EV_OVERRIDE;
+	snprintf(e.by, sizeof(e.by), "deploy");
+	(void)events_add(evs, &e);
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		route(&r, NULL, cases[i].req, NULL, &res);
+		assert_true(res.handled);
+		if (res.ans.code != cases[i].code ||
+		    res.ans.wait_ms != cases[i].wait_ms ||
+		    strncmp(res.ans.body.data != NULL ? res.ans.body.data : "",
+		    cases[i].body, strlen(cases[i].body)) != 0)
+			fail_msg("%s: got %d wait %lld \"%s\"", cases[i].req,
+			    res.ans.code, (long long)res.ans.wait_ms,
+			    res.ans.body.data != NULL ? res.ans.body.data : "");
+		if (cases[i].wait_ms > 0)
+			assert_int_equal(res.ans.since, 2);
+		result_free(&res);
+	}
+	vf_free(&r.x);
+}
+
+static int
+events_setup(void **state)
+{
+	evs = events_new();
+	return 0;
+}
+
+static int
+events_teardown(void **state)
+{
+	events_free(evs);
+	return 0;
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_routes),
+		cmocka_unit_test(test_events_route),
 		cmocka_unit_test(test_long_service_name),
 		cmocka_unit_test(test_status_and_metrics_bodies),
 		cmocka_unit_test(test_save_state),
@@ -409,5 +493,5 @@ main(void)
 		cmocka_unit_test(test_is_post),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	return cmocka_run_group_tests(tests, events_setup, events_teardown);
 }
