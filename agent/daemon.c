@@ -61,7 +61,7 @@ struct transition {
 
 /* What the daemon knows of HAProxy. */
 struct hapstate {
-	struct hap_snapshot	*snap;		/* last good; owned */
+	struct stats_snapshot	*snap;		/* last good; owned */
 	bool			 answered;	/* the first poll completed */
 	bool			 fresh;		/* within grace of last_ok */
 	bool			 await_plan;	/* reloaded: hold verdicts until a
@@ -493,7 +493,7 @@ daemon_drains_changed(struct daemon *d)
 static void
 daemon_judge_drains(struct daemon *d)
 {
-	const struct hap_snapshot	*snap = d->hap.fresh ? d->hap.snap : NULL;
+	const struct stats_snapshot	*snap = d->hap.fresh ? d->hap.snap : NULL;
 	int64_t				 now = mono_ms(), next = INT64_MAX;
 	size_t				 i;
 

@@ -174,9 +174,9 @@ judge_prober(struct drain *d, const struct dprober *dp,
 /* One frontend: no new session or request for let_go.quiet. */
 static void
 judge_front(struct drain *d, struct dfront *f,
-    const struct hap_snapshot *snap, int64_t now, int64_t *next)
+    const struct stats_snapshot *snap, int64_t now, int64_t *next)
 {
-	const struct hap_frontend	*fe;
+	const struct stats_frontend	*fe;
 	struct drain_item		*it = item_add(d, DRAIN_FRONTEND, f->name);
 	int64_t				 quiet;
 
@@ -264,7 +264,7 @@ drain_summarize(struct drain *d, size_t pending)
 
 bool
 drain_judge(struct drain *d, const struct probers *p,
-    const struct hap_snapshot *snap, int64_t now, int64_t *next)
+    const struct stats_snapshot *snap, int64_t now, int64_t *next)
 {
 	size_t	i, pending = 0;
 

@@ -27,7 +27,7 @@
 #include "conf.h"
 
 struct probers;
-struct hap_snapshot;
+struct stats_snapshot;
 struct drain;
 
 /* How far back a prober counts as one that sends traffic. */
@@ -71,7 +71,7 @@ void		 drain_rewatch(struct drain *d, size_t svc,
  * no new input (a quiet period ending, a prober overdue).
  */
 bool		 drain_judge(struct drain *d, const struct probers *p,
-		    const struct hap_snapshot *snap, int64_t now, int64_t *next);
+		    const struct stats_snapshot *snap, int64_t now, int64_t *next);
 /* The drain ends (the service is ready, or in maint): unwatch, free. */
 void		 drain_end(struct drain *d, struct probers *p);
 

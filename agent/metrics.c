@@ -267,14 +267,14 @@ render_services(const struct view *v, struct sbuf *out)
 enum be_field { BE_ACT, BE_BCK, BE_SERVERS };
 
 static void
-render_backend_gauge(struct sbuf *out, const struct hap_snapshot *snap,
+render_backend_gauge(struct sbuf *out, const struct stats_snapshot *snap,
     const char *name, const char *help, enum be_field which)
 {
 	size_t	i;
 
 	head(out, name, "gauge", help);
 	for (i = 0; snap != NULL && i < snap->nbackends; i++) {
-		const struct hap_backend *be = &snap->backends[i];
+		const struct stats_backend *be = &snap->backends[i];
 		int n = which == BE_ACT ? be->act : which == BE_BCK ? be->bck :
 		    be->srv_active;
 

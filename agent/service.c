@@ -270,7 +270,7 @@ cond_combinator(struct results *rs, const struct conf_cond *c,
 
 /* Fill r for backend be (NULL: absent); on failure write why in reason. */
 static bool
-cond_backend(const struct conf_cond *c, const struct hap_backend *be,
+cond_backend(const struct conf_cond *c, const struct stats_backend *be,
     const char *name, struct cond_result *r, char *reason, size_t rlen)
 {
 	r->min = c->min;
@@ -280,10 +280,10 @@ cond_backend(const struct conf_cond *c, const struct hap_backend *be,
 		return false;
 	}
 	r->present = true;
-	r->nbsrv = hap_nbsrv(be->act, be->bck, c->allbackups);
+	r->nbsrv = stats_nbsrv(be->act, be->bck, c->allbackups);
 	if (be->have_servers_rows) {
 		r->servers = be->srv_active;
-		r->capacity = hap_capacity(be, r->nbsrv);
+		r->capacity = stats_capacity(be, r->nbsrv);
 	}
 	if (!be->has_servers && r->nbsrv == 0) {
 		snprintf(reason, rlen, "%s: no server configured", name);
@@ -366,7 +366,7 @@ cond_eval(struct results *rs, const struct conf_cond *c,
 	}
 	/* COND_ALL_BACKENDS: every backend with at least one server. */
 	for (i = 0; i < in->snap->nbackends; i++) {
-		const struct hap_backend *be = &in->snap->backends[i];
+		const struct stats_backend *be = &in->snap->backends[i];
 		char tmp[SVC_REASON_MAX];
 
 		if (!be->has_servers)

@@ -59,7 +59,7 @@ struct cond_result {
 struct svc_input {
 	int64_t				 now;		/* mono_ms() */
 	bool				 answered;	/* first poll answered */
-	const struct hap_snapshot	*snap;		/* last good, or NULL */
+	const struct stats_snapshot	*snap;		/* last good, or NULL */
 	bool				 stats_fresh;	/* within grace */
 	bool				 alive;		/* fresh, and the process
 							 * answering is not

@@ -16,7 +16,7 @@
 
 struct conf;
 struct svc;
-struct hap_snapshot;
+struct stats_snapshot;
 struct listener;
 struct fectl;
 struct probeset;
@@ -30,7 +30,7 @@ struct ovfile;
 /* What the daemon knows of HAProxy right now. */
 struct view_haproxy {
 	const char			*source;	/* no password */
-	const struct hap_snapshot	*snap;		/* last good, or NULL */
+	const struct stats_snapshot	*snap;		/* last good, or NULL */
 	bool				 polled;	/* stats are polled at all */
 	bool				 fresh;		/* within grace */
 	int				 pid;		/* 0 before the first */

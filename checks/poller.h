@@ -36,7 +36,7 @@ struct poller_timing {
 struct poll_result {
 	enum poll_error		 error;
 	char			 detail[160];	/* why, for logs and /status */
-	struct hap_snapshot	*snap;		/* POLL_OK: take it or leave it */
+	struct stats_snapshot	*snap;		/* POLL_OK: take it or leave it */
 	int64_t			 duration_us;
 	/* The process that answered (POLL_OK only). */
 	int			 pid;		/* 0: the source shows none */

@@ -70,7 +70,7 @@ struct cli_shape {
 struct source_reply {
 	enum poll_error		 error;
 	char			 detail[160];	/* why, for logs and /status */
-	struct hap_snapshot	*snap;		/* POLL_OK; see poller_cb */
+	struct stats_snapshot	*snap;		/* POLL_OK; see poller_cb */
 	int64_t			 duration_us;
 	/* The process that answered, as far as the transport shows it. */
 	int			 pid;		/* 0: not shown (stats page) */
@@ -117,7 +117,7 @@ const char	*poll_error_str(enum poll_error e);
  * returns POLL_OK or the failure, with a reason in detail.
  */
 enum poll_error	 source_cli_parse_reply(const struct cli_shape *shape,
-		    const char *reply, size_t len, struct hap_snapshot *snap,
+		    const char *reply, size_t len, struct stats_snapshot *snap,
 		    char *detail, size_t detlen);
 /*
  * The CLI line for plan ("show info;show stat web 2 -1;..."): one targeted

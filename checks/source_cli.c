@@ -129,7 +129,7 @@ first_line(const char *out, size_t len, char *dst, size_t dstlen)
 
 enum poll_error
 source_cli_parse_reply(const struct cli_shape *shape, const char *reply,
-    size_t len, struct hap_snapshot *snap, char *detail, size_t detlen)
+    size_t len, struct stats_snapshot *snap, char *detail, size_t detlen)
 {
 	size_t		 nout = shape->nstat + shape->nfe + 1, i;
 	const char	**starts = xcalloc(nout, sizeof(*starts));

@@ -42,7 +42,7 @@ page_body(char *data, size_t size, size_t n, void *arg)
  * HAProxy's word comes from.
  */
 static void
-page_filter(const struct poll_plan *plan, struct hap_snapshot *snap)
+page_filter(const struct poll_plan *plan, struct stats_snapshot *snap)
 {
 	bool	*keep;
 	size_t	 i;
@@ -52,7 +52,7 @@ page_filter(const struct poll_plan *plan, struct hap_snapshot *snap)
 	/* The snapshot is sorted: one binary search per wanted backend. */
 	keep = xcalloc(snap->nbackends, sizeof(*keep));
 	for (i = 0; i < plan->ntargets; i++) {
-		const struct hap_backend *be;
+		const struct stats_backend *be;
 
 		if (plan->targets[i].servers &&
 		    (be = stats_find_backend(snap, plan->targets[i].backend)) != NULL)

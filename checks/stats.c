@@ -480,7 +480,7 @@ be_index_put(struct be_index *ix, uint32_t hash, size_t pos)
 
 /* Index the backends already in the snapshot (first of a name wins). */
 static void
-be_index_init(struct be_index *ix, const struct hap_snapshot *snap)
+be_index_init(struct be_index *ix, const struct stats_snapshot *snap)
 {
 	size_t	 size = 64, i;
 
@@ -531,10 +531,10 @@ be_index_grow(struct be_index *ix)
  * returned stays valid until the next call.
  */
 static struct be_slot *
-be_index_get(struct be_index *ix, struct hap_snapshot *snap,
+be_index_get(struct be_index *ix, struct stats_snapshot *snap,
     const struct csv_field *f)
 {
-	struct hap_backend	*be;
+	struct stats_backend	*be;
 	uint32_t		 h = fld_hash(f->p, f->len, f->esc);
 	size_t			 i;
 
@@ -558,11 +558,11 @@ be_index_get(struct be_index *ix, struct hap_snapshot *snap,
 
 /* Merge a frontend row into snap (few: a linear search). */
 static void
-csv_apply_fe(struct csv_ctx *c, struct hap_snapshot *snap,
+csv_apply_fe(struct csv_ctx *c, struct stats_snapshot *snap,
     const struct csv_row *row)
 {
 	const struct csv_field	*st = &c->f[ROLE_STATUS];
-	struct hap_frontend	*fe = NULL;
+	struct stats_frontend	*fe = NULL;
 	size_t			 i;
 
 	for (i = 0; i < snap->nfrontends && fe == NULL; i++)
@@ -581,12 +581,12 @@ csv_apply_fe(struct csv_ctx *c, struct hap_snapshot *snap,
 
 /* Merge the row just read into snap. */
 static void
-csv_apply(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap,
+csv_apply(struct csv_ctx *c, struct be_index *ix, struct stats_snapshot *snap,
     const struct csv_row *row)
 {
 	const struct csv_field	*st = &c->f[ROLE_STATUS];
 	struct be_slot		*slot;
-	struct hap_backend	*be;
+	struct stats_backend	*be;
 	bool			 usable;
 
 	if (row->type == CSV_TYPE_FE) {
@@ -614,7 +614,7 @@ csv_apply(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap,
 		be->srv_active = be->srv_active_usable = 0;
 		be->srv_backup = be->srv_backup_usable = 0;
 	}
-	usable = hap_server_usable(st->p, st->len, row->weight);
+	usable = stats_server_usable(st->p, st->len, row->weight);
 	if (row->bck != 0) {
 		be->srv_backup++;
 		be->srv_backup_usable += usable;
@@ -631,7 +631,7 @@ csv_apply(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap,
  * snap. A blank line ends the output (the CLI adds one) and must be last.
  */
 static bool
-csv_rows(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap)
+csv_rows(struct csv_ctx *c, struct be_index *ix, struct stats_snapshot *snap)
 {
 	struct csv_row	 row;
 
@@ -652,14 +652,14 @@ csv_rows(struct csv_ctx *c, struct be_index *ix, struct hap_snapshot *snap)
 }
 
 void
-stats_snapshot_init(struct hap_snapshot *snap)
+stats_snapshot_init(struct stats_snapshot *snap)
 {
 	memset(snap, 0, sizeof(*snap));
 	snap->max_lastchg = -1;
 }
 
 void
-stats_forget_servers(struct hap_backend *be)
+stats_forget_servers(struct stats_backend *be)
 {
 	if (!be->have_servers_rows)
 		return;
@@ -671,7 +671,7 @@ stats_forget_servers(struct hap_backend *be)
 }
 
 static void
-snapshot_clear_rows(struct hap_snapshot *snap)
+snapshot_clear_rows(struct stats_snapshot *snap)
 {
 	size_t	i;
 
@@ -691,7 +691,7 @@ snapshot_clear_rows(struct hap_snapshot *snap)
  * of new backends (owned by snap) and per-call scratch (column map, index).
  */
 bool
-stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
+stats_parse_csv(const char *buf, size_t len, struct stats_snapshot *snap,
     char *err, size_t errlen)
 {
 	struct csv_ctx	 c;
@@ -742,22 +742,22 @@ out:
 static int
 backend_cmp(const void *a, const void *b)
 {
-	const struct hap_backend	*x = a, *y = b;
+	const struct stats_backend	*x = a, *y = b;
 
 	return strcmp(x->name, y->name);
 }
 
 /* Sort by name so that stats_find_backend() can binary-search. */
 void
-stats_snapshot_finish(struct hap_snapshot *snap)
+stats_snapshot_finish(struct stats_snapshot *snap)
 {
 	if (snap->nbackends > 1)
 		qsort(snap->backends, snap->nbackends,
 		    sizeof(*snap->backends), backend_cmp);
 }
 
-const struct hap_frontend *
-stats_find_frontend(const struct hap_snapshot *snap, const char *name)
+const struct stats_frontend *
+stats_find_frontend(const struct stats_snapshot *snap, const char *name)
 {
 	size_t	i;
 
@@ -768,8 +768,8 @@ stats_find_frontend(const struct hap_snapshot *snap, const char *name)
 }
 
 /* The backend called name, or NULL; the pointer is owned by snap. */
-const struct hap_backend *
-stats_find_backend(const struct hap_snapshot *snap, const char *name)
+const struct stats_backend *
+stats_find_backend(const struct stats_snapshot *snap, const char *name)
 {
 	size_t	 lo = 0, hi = snap->nbackends, mid;
 	int	 cmp;
@@ -788,7 +788,7 @@ stats_find_backend(const struct hap_snapshot *snap, const char *name)
 }
 
 void
-stats_snapshot_clear(struct hap_snapshot *snap)
+stats_snapshot_clear(struct stats_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
@@ -796,17 +796,17 @@ stats_snapshot_clear(struct hap_snapshot *snap)
 	stats_snapshot_init(snap);
 }
 
-struct hap_snapshot *
+struct stats_snapshot *
 stats_snapshot_new(void)
 {
-	struct hap_snapshot	*snap = xmalloc(sizeof(*snap));
+	struct stats_snapshot	*snap = xmalloc(sizeof(*snap));
 
 	stats_snapshot_init(snap);
 	return snap;
 }
 
 void
-stats_snapshot_free(struct hap_snapshot *snap)
+stats_snapshot_free(struct stats_snapshot *snap)
 {
 	if (snap == NULL)
 		return;
@@ -865,7 +865,7 @@ info_num(const char *p, size_t len, int64_t max, int64_t *out)
 /* One "Name: value" line; sets the bit of a field it recognized. */
 static bool
 info_field(const char *p, size_t nlen, const char *v, size_t vlen,
-    struct hap_info *info, unsigned *seen, char *err, size_t errlen)
+    struct stats_info *info, unsigned *seen, char *err, size_t errlen)
 {
 	int64_t	 n;
 	size_t	 i;
@@ -913,10 +913,10 @@ info_field(const char *p, size_t nlen, const char *v, size_t vlen,
  * out is written only on success.
  */
 bool
-stats_parse_info(const char *buf, size_t len, struct hap_info *out,
+stats_parse_info(const char *buf, size_t len, struct stats_info *out,
     char *err, size_t errlen)
 {
-	struct hap_info	 info;
+	struct stats_info	 info;
 	const char	*p = buf, *end, *nl, *sep;
 	unsigned	 seen = 0;
 
@@ -961,7 +961,7 @@ stats_parse_info(const char *buf, size_t len, struct hap_info *out,
 
 /* be_usable_srv() from the backend row's act and bck (see stats.h). */
 int
-hap_nbsrv(int act, int bck, bool allbackups)
+stats_nbsrv(int act, int bck, bool allbackups)
 {
 	if (act > 0)
 		return act;
@@ -1006,7 +1006,7 @@ status_up_going_down(const char *s, size_t len)
  * srv_hlt_st[] in HAProxy's src/stats.c (2.6) / src/stats-proxy.c (3.4).
  */
 bool
-hap_server_usable(const char *status, size_t len, long weight)
+stats_server_usable(const char *status, size_t len, long weight)
 {
 	if (weight <= 0 || status == NULL)
 		return false;
@@ -1019,7 +1019,7 @@ hap_server_usable(const char *status, size_t len, long weight)
 
 /* Capacity percent of be (see stats.h); -1 when it cannot be known. */
 int
-hap_capacity(const struct hap_backend *be, int nbsrv)
+stats_capacity(const struct stats_backend *be, int nbsrv)
 {
 	/* Without server rows, only a backend known to be empty qualifies. */
 	if (!be->have_servers_rows && !(be->has_row && !be->has_servers))

@@ -17,7 +17,7 @@
 #include "util.h"
 
 /* One backend, from its backend row and (when asked for) its server rows. */
-struct hap_backend {
+struct stats_backend {
 	char	*name;			/* pxname; owned */
 	int	 act;			/* backend row "act": usable actives */
 	int	 bck;			/* backend row "bck": usable backups */
@@ -26,21 +26,21 @@ struct hap_backend {
 	bool	 has_servers;		/* at least one server is configured */
 	bool	 have_servers_rows;	/* server rows were parsed */
 	int	 srv_active;		/* configured active servers */
-	int	 srv_active_usable;	/* of them usable (hap_server_usable) */
+	int	 srv_active_usable;	/* of them usable (stats_server_usable) */
 	int	 srv_backup;		/* configured backup servers */
 	int	 srv_backup_usable;
 };
 
 /* A frontend, from its row ("show stat <fe> 1 -1"): what a drain watches
  * to know that the load balancer has stopped sending. */
-struct hap_frontend {
+struct stats_frontend {
 	char	*name;			/* pxname; owned */
 	long	 stot;			/* sessions so far */
 	long	 req_tot;		/* HTTP requests so far; -1 (TCP) */
 	bool	 open;			/* status OPEN (not PAUSED, STOP) */
 };
 
-struct hap_info {
+struct stats_info {
 	int	 pid;			/* "Pid"; 0 when unknown */
 	int64_t	 uptime_sec;		/* "Uptime_sec" */
 	bool	 stopping;		/* "Stopping: 1" (old soft-stopping process) */
@@ -48,13 +48,13 @@ struct hap_info {
 };
 
 /* The result of one poll. */
-struct hap_snapshot {
-	struct hap_info		 info;
+struct stats_snapshot {
+	struct stats_info		 info;
 	bool			 has_info;
-	struct hap_backend	*backends;	/* sorted by name after finish */
+	struct stats_backend	*backends;	/* sorted by name after finish */
 	size_t			 nbackends;
 	size_t			 cap;
-	struct hap_frontend	*frontends;	/* frontend rows, in order */
+	struct stats_frontend	*frontends;	/* frontend rows, in order */
 	size_t			 nfrontends;
 	/*
 	 * The largest "lastchg" of the backend rows (seconds since the backend
@@ -70,7 +70,7 @@ struct hap_snapshot {
  * Parse "show info" output (lines "Name: value"). Returns false, with a
  * reason in err, if it is not show info output or has no valid Pid.
  */
-bool	stats_parse_info(const char *buf, size_t len, struct hap_info *out,
+bool	stats_parse_info(const char *buf, size_t len, struct stats_info *out,
 	    char *err, size_t errlen) MUST_CHECK;
 
 /*
@@ -82,29 +82,29 @@ bool	stats_parse_info(const char *buf, size_t len, struct hap_info *out,
  * without pxname/svname/status/act/bck/weight/type, a row with the wrong
  * field count, a bad quote, a non-numeric number field.
  */
-bool	stats_parse_csv(const char *buf, size_t len, struct hap_snapshot *snap,
+bool	stats_parse_csv(const char *buf, size_t len, struct stats_snapshot *snap,
 	    char *err, size_t errlen) MUST_CHECK;
 
 /* Forget be's server rows (as if only its backend row had been asked). */
-void	stats_forget_servers(struct hap_backend *be);
+void	stats_forget_servers(struct stats_backend *be);
 
 /* A new, empty snapshot on the heap; the caller owns it and frees it with
  * stats_snapshot_free(), which frees everything it holds too. */
-struct hap_snapshot *stats_snapshot_new(void);
-void	stats_snapshot_free(struct hap_snapshot *snap);
+struct stats_snapshot *stats_snapshot_new(void);
+void	stats_snapshot_free(struct stats_snapshot *snap);
 /* The same for a snapshot the caller embeds (on the stack, in a struct):
  * init makes it empty, clear frees what it holds and makes it empty
  * again. NULL is a no-op for both frees. */
-void	stats_snapshot_init(struct hap_snapshot *snap);
-void	stats_snapshot_clear(struct hap_snapshot *snap);
+void	stats_snapshot_init(struct stats_snapshot *snap);
+void	stats_snapshot_clear(struct stats_snapshot *snap);
 
 /* Sort the backends by name; call once after every parse. */
-void	stats_snapshot_finish(struct hap_snapshot *snap);
+void	stats_snapshot_finish(struct stats_snapshot *snap);
 /* Binary search; NULL if the backend is not in the snapshot. */
-const struct hap_backend *stats_find_backend(const struct hap_snapshot *snap,
+const struct stats_backend *stats_find_backend(const struct stats_snapshot *snap,
 	    const char *name);
 /* The frontend row called name, or NULL. */
-const struct hap_frontend *stats_find_frontend(const struct hap_snapshot *snap,
+const struct stats_frontend *stats_find_frontend(const struct stats_snapshot *snap,
 	    const char *name);
 
 /*
@@ -112,14 +112,14 @@ const struct hap_frontend *stats_find_frontend(const struct hap_snapshot *snap,
  * allbackups bck, without it 1 if bck > 0; else 0. (A disabled backend is
  * absent from show stat, so it never reaches here.)
  */
-int	hap_nbsrv(int act, int bck, bool allbackups);
+int	stats_nbsrv(int act, int bck, bool allbackups);
 
 /*
  * Whether a server row counts as usable, as srv_currently_usable() does:
  * status "UP", "UP n/m" (going down) or "no check", with weight > 0. Not
  * DOWN (any form), NOLB, DRAIN, MAINT.
  */
-bool	hap_server_usable(const char *status, size_t len, long weight);
+bool	stats_server_usable(const char *status, size_t len, long weight);
 
 /*
  * Capacity percent: 100 * usable actives / configured actives (integer
@@ -127,6 +127,6 @@ bool	hap_server_usable(const char *status, size_t len, long weight);
  * nbsrv >= 1, else 0. Needs server rows, returns -1 without them, except
  * for a backend whose row shows it has no server at all (0 or 100).
  */
-int	hap_capacity(const struct hap_backend *be, int nbsrv);
+int	stats_capacity(const struct stats_backend *be, int nbsrv);
 
 #endif

@@ -36,7 +36,7 @@
 
 static enum poll_error
 parse(size_t nstat, bool targeted, const uint8_t *data, size_t len,
-    size_t detlen, struct hap_snapshot *snap)
+    size_t detlen, struct stats_snapshot *snap)
 {
 	uint8_t		*copy = fz_memdup(data, len);
 	char		*detail = malloc(detlen > 0 ? detlen : 1);
@@ -101,7 +101,7 @@ model_split(const char *r, size_t len, const char **starts, size_t *lens,
 
 static enum poll_error
 model(size_t nstat, bool targeted, const uint8_t *data, size_t len,
-    struct hap_snapshot *m)
+    struct stats_snapshot *m)
 {
 	const char	*r = (const char *)data, **starts;
 	size_t		*lens, i;
@@ -138,7 +138,7 @@ model(size_t nstat, bool targeted, const uint8_t *data, size_t len,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hap_snapshot	 a, b;
+	struct stats_snapshot	 a, b;
 	enum poll_error		 rc;
 	size_t			 nstat;
 	bool			 targeted;

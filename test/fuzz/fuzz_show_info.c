@@ -22,11 +22,11 @@
 #include "stats.h"
 
 static bool
-parse(const uint8_t *data, size_t len, size_t errlen, struct hap_info *out)
+parse(const uint8_t *data, size_t len, size_t errlen, struct stats_info *out)
 {
 	uint8_t		*copy = fz_memdup(data, len);
 	char		*err = malloc(errlen > 0 ? errlen : 1);
-	struct hap_info	 canary;
+	struct stats_info	 canary;
 	bool		 ok;
 	size_t		 i;
 
@@ -57,7 +57,7 @@ parse(const uint8_t *data, size_t len, size_t errlen, struct hap_info *out)
 }
 
 static bool
-info_eq(const struct hap_info *a, const struct hap_info *b)
+info_eq(const struct stats_info *a, const struct stats_info *b)
 {
 	return a->pid == b->pid && a->uptime_sec == b->uptime_sec &&
 	    a->stopping == b->stopping &&
@@ -67,7 +67,7 @@ info_eq(const struct hap_info *a, const struct hap_info *b)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hap_info	 a, b;
+	struct stats_info	 a, b;
 	size_t		 errlen = size > 0 ? data[size - 1] : 0;
 	uint8_t		*more;
 	bool		 ok;

@@ -140,8 +140,8 @@ m_usable(const char *st, long weight)
 	return b > 0 && p[a + 1 + b] == '\0';
 }
 
-static struct hap_backend *
-m_backend(struct hap_snapshot *m, const char *name)
+static struct stats_backend *
+m_backend(struct stats_snapshot *m, const char *name)
 {
 	size_t	i;
 
@@ -162,9 +162,9 @@ m_backend(struct hap_snapshot *m, const char *name)
 
 /* One row into the model. */
 static void
-m_row(struct hap_snapshot *m, const struct mfield *f, const long *col)
+m_row(struct stats_snapshot *m, const struct mfield *f, const long *col)
 {
-	struct hap_backend	*be;
+	struct stats_backend	*be;
 	const char		*st;
 	long			 type, act, bck, w;
 	bool			 usable;
@@ -205,7 +205,7 @@ m_row(struct hap_snapshot *m, const struct mfield *f, const long *col)
 
 /* The model of one accepted output, parsed into an empty snapshot. */
 static void
-model(const uint8_t *data, size_t size, struct hap_snapshot *m)
+model(const uint8_t *data, size_t size, struct stats_snapshot *m)
 {
 	static const char *const cols[] = { "pxname", "svname", "status",
 	    "weight", "act", "bck", "type", "lastchg" };
@@ -233,12 +233,12 @@ model(const uint8_t *data, size_t size, struct hap_snapshot *m)
 
 /* Parse into snap from an exact-size copy; check the failure contract. */
 static bool
-parse(const uint8_t *data, size_t len, struct hap_snapshot *snap,
+parse(const uint8_t *data, size_t len, struct stats_snapshot *snap,
     size_t errlen)
 {
 	uint8_t			*copy = fz_memdup(data, len);
 	char			*err = malloc(errlen > 0 ? errlen : 1);
-	struct hap_snapshot	 before;
+	struct stats_snapshot	 before;
 	bool			 ok;
 
 	FZ_CHECK(err != NULL);
@@ -267,7 +267,7 @@ parse(const uint8_t *data, size_t len, struct hap_snapshot *snap,
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct hap_snapshot	 one, twice, pre, base, m;
+	struct stats_snapshot	 one, twice, pre, base, m;
 	size_t			 errlen = size > 0 ? data[size - 1] : 0, i;
 	bool			 ok;
 

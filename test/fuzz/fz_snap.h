@@ -1,5 +1,5 @@
 /*
- * fz_snap.h: checks and deep copies of a struct hap_snapshot, shared by
+ * fz_snap.h: checks and deep copies of a struct stats_snapshot, shared by
  * fuzz_stats_csv.c and fuzz_poll_reply.c.
  */
 #ifndef HW_FZ_SNAP_H
@@ -14,9 +14,9 @@
 /* What any snapshot must hold, sorted (after stats_snapshot_finish) or
  * not. */
 static inline void
-fz_snap_check(const struct hap_snapshot *s, bool sorted)
+fz_snap_check(const struct stats_snapshot *s, bool sorted)
 {
-	const struct hap_backend	*be;
+	const struct stats_backend	*be;
 	size_t				 i;
 	int				 nb, cap, allb;
 
@@ -38,9 +38,9 @@ fz_snap_check(const struct hap_snapshot *s, bool sorted)
 		else
 			FZ_CHECK(be->srv_active == 0 && be->srv_backup == 0);
 		for (allb = 0; allb < 2; allb++) {
-			nb = hap_nbsrv(be->act, be->bck, allb);
+			nb = stats_nbsrv(be->act, be->bck, allb);
 			FZ_CHECK(nb >= 0);
-			cap = hap_capacity(be, nb);
+			cap = stats_capacity(be, nb);
 			FZ_CHECK(cap >= -1 && cap <= 100);
 		}
 		if (!sorted)
@@ -53,7 +53,7 @@ fz_snap_check(const struct hap_snapshot *s, bool sorted)
 
 /* A deep copy, to compare with later. Free with stats_snapshot_free(). */
 static inline void
-fz_snap_copy(struct hap_snapshot *dst, const struct hap_snapshot *src)
+fz_snap_copy(struct stats_snapshot *dst, const struct stats_snapshot *src)
 {
 	size_t	i;
 
@@ -84,9 +84,9 @@ fz_snap_copy(struct hap_snapshot *dst, const struct hap_snapshot *src)
 /* Same content (the backend array's address and capacity aside; frontend
  * rows are compared by fz_snap_fe_eq). */
 static inline bool
-fz_snap_eq(const struct hap_snapshot *a, const struct hap_snapshot *b)
+fz_snap_eq(const struct stats_snapshot *a, const struct stats_snapshot *b)
 {
-	const struct hap_backend	*x, *y;
+	const struct stats_backend	*x, *y;
 	size_t				 i;
 
 	if (a->nbackends != b->nbackends || a->has_info != b->has_info ||
@@ -116,7 +116,7 @@ fz_snap_eq(const struct hap_snapshot *a, const struct hap_snapshot *b)
 
 /* Same frontend rows. */
 static inline bool
-fz_snap_fe_eq(const struct hap_snapshot *a, const struct hap_snapshot *b)
+fz_snap_fe_eq(const struct stats_snapshot *a, const struct stats_snapshot *b)
 {
 	size_t	i;
 

@@ -27,7 +27,7 @@ struct be {
 /* Check states by index: 1 up, 0 down. */
 struct world {
 	struct conf		*conf;
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	int			 checks[4];
 };
 
@@ -43,8 +43,8 @@ check_state(void *arg, size_t idx, const char **reason)
 static int
 be_cmp(const void *a, const void *b)
 {
-	return strcmp(((const struct hap_backend *)a)->name,
-	    ((const struct hap_backend *)b)->name);
+	return strcmp(((const struct stats_backend *)a)->name,
+	    ((const struct stats_backend *)b)->name);
 }
 
 /* The snapshot of bes (NULL-terminated), sorted as the parser leaves it. */
@@ -59,7 +59,7 @@ world_snap(struct world *w, const struct be *bes)
 	w->snap.backends = xcalloc(n, sizeof(*w->snap.backends));
 	w->snap.nbackends = w->snap.cap = n;
 	for (i = 0; i < n; i++) {
-		struct hap_backend *b = &w->snap.backends[i];
+		struct stats_backend *b = &w->snap.backends[i];
 
 		b->name = xstrdup(bes[i].name);
 		b->act = bes[i].usable;

@@ -17,7 +17,7 @@
 
 /* A snapshot with one backend. */
 static void
-snap_one(struct hap_snapshot *snap, const char *name, int act, int bck,
+snap_one(struct stats_snapshot *snap, const char *name, int act, int bck,
     int srv_active, int srv_active_usable)
 {
 	memset(snap, 0, sizeof(*snap));
@@ -42,7 +42,7 @@ struct fixture {
 	struct conf_cond	 cond;
 	struct conf_service	 conf;
 	struct svc		 s;
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	struct svc_input	 in;
 	int64_t			 next;
 };

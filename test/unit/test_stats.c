@@ -23,7 +23,7 @@
 
 /* Parse one buffer into a fresh snapshot; must succeed. */
 static void
-parse_ok(struct hap_snapshot *snap, const char *buf, size_t len)
+parse_ok(struct stats_snapshot *snap, const char *buf, size_t len)
 {
 	char	 err[128] = "";
 
@@ -33,7 +33,7 @@ parse_ok(struct hap_snapshot *snap, const char *buf, size_t len)
 }
 
 static void
-parse_file_ok(struct hap_snapshot *snap, const char *path)
+parse_file_ok(struct stats_snapshot *snap, const char *path)
 {
 	char	*buf;
 	size_t	 len;
@@ -45,7 +45,7 @@ parse_file_ok(struct hap_snapshot *snap, const char *path)
 
 /* Parse hapMN_<what> of version ver; must succeed. */
 static void
-parse_cap_ok(struct hap_snapshot *snap, const char *ver, const char *what)
+parse_cap_ok(struct stats_snapshot *snap, const char *ver, const char *what)
 {
 	char	*buf, err[128] = "";
 	size_t	 len;
@@ -61,7 +61,7 @@ parse_cap_ok(struct hap_snapshot *snap, const char *ver, const char *what)
 static void
 parse_bad(const char *s, const char *want)
 {
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	char			 err[128] = "";
 
 	memset(&snap, 0, sizeof(snap));
@@ -74,10 +74,10 @@ parse_bad(const char *s, const char *want)
 	stats_snapshot_clear(&snap);
 }
 
-static const struct hap_backend *
-find(const struct hap_snapshot *snap, const char *name)
+static const struct stats_backend *
+find(const struct stats_snapshot *snap, const char *name)
 {
-	const struct hap_backend *be = stats_find_backend(snap, name);
+	const struct stats_backend *be = stats_find_backend(snap, name);
 
 	if (be == NULL)
 		fail_msg("backend %s not found", name);
@@ -151,10 +151,10 @@ want_named(const char *name)
 }
 
 static void
-check_backend(const struct hap_snapshot *snap, const struct be_want *w,
+check_backend(const struct stats_snapshot *snap, const struct be_want *w,
     bool servers)
 {
-	const struct hap_backend	*be = find(snap, w->name);
+	const struct stats_backend	*be = find(snap, w->name);
 
 	assert_string_equal(be->name, w->name);
 	assert_true(be->has_row);
@@ -162,12 +162,12 @@ check_backend(const struct hap_snapshot *snap, const struct be_want *w,
 	assert_int_equal(be->act, w->act);
 	assert_int_equal(be->bck, w->bck);
 	assert_int_equal(be->has_servers, w->has_servers);
-	assert_int_equal(hap_nbsrv(be->act, be->bck, false), w->nbsrv);
-	assert_int_equal(hap_nbsrv(be->act, be->bck, true),
+	assert_int_equal(stats_nbsrv(be->act, be->bck, false), w->nbsrv);
+	assert_int_equal(stats_nbsrv(be->act, be->bck, true),
 	    w->nbsrv_allbackups);
 	if (!servers) {
 		assert_false(be->have_servers_rows);
-		assert_int_equal(hap_capacity(be, w->nbsrv),
+		assert_int_equal(stats_capacity(be, w->nbsrv),
 		    w->has_servers ? -1 : 0);
 		return;
 	}
@@ -176,11 +176,11 @@ check_backend(const struct hap_snapshot *snap, const struct be_want *w,
 	assert_int_equal(be->srv_active_usable, w->srv_active_usable);
 	assert_int_equal(be->srv_backup, w->srv_backup);
 	assert_int_equal(be->srv_backup_usable, w->srv_backup_usable);
-	assert_int_equal(hap_capacity(be, w->nbsrv), w->capacity);
+	assert_int_equal(stats_capacity(be, w->nbsrv), w->capacity);
 }
 
 static void
-check_backends(const struct hap_snapshot *snap, const struct be_want *w,
+check_backends(const struct stats_snapshot *snap, const struct be_want *w,
     size_t n, bool servers)
 {
 	size_t	 i;
@@ -203,7 +203,7 @@ check_backends(const struct hap_snapshot *snap, const struct be_want *w,
 static void
 check_versions(const char *what, bool servers)
 {
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	size_t			 v;
 
 	for (v = 0; v < CAP_NVERSIONS; v++) {
@@ -219,7 +219,7 @@ check_versions(const char *what, bool servers)
 static void
 test_csv_cli_full(void **state)
 {
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	char			*buf;
 	size_t			 len, v;
 
@@ -247,7 +247,7 @@ test_csv_cli_full(void **state)
 static void
 test_csv_stats_page(void **state)
 {
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	char			*buf, *buf2;
 	size_t			 len, v;
 
@@ -296,8 +296,8 @@ test_csv_backend_rows_only(void **state)
 static void
 test_csv_server_rows_only(void **state)
 {
-	struct hap_snapshot		 snap;
-	const struct hap_backend	*be;
+	struct stats_snapshot		 snap;
+	const struct stats_backend	*be;
 	size_t				 v;
 
 	(void)state;
@@ -315,7 +315,7 @@ test_csv_server_rows_only(void **state)
 		assert_true(be->have_servers_rows);
 		assert_int_equal(be->srv_active, 3);
 		assert_int_equal(be->srv_active_usable, 2);
-		assert_int_equal(hap_capacity(be, 2), 66);
+		assert_int_equal(stats_capacity(be, 2), 66);
 		be = find(&snap, "drained");
 		assert_int_equal(be->srv_active, 2);
 		assert_int_equal(be->srv_active_usable, 0);
@@ -335,8 +335,8 @@ test_csv_merge_version(const char *ver)
 	static const char *const multi[] = {
 		"bk_first", "bk_all", "empty", "drained",
 	};
-	struct hap_snapshot		 snap;
-	const struct hap_backend	*be;
+	struct stats_snapshot		 snap;
+	const struct stats_backend	*be;
 	char				*buf, *p, *end, *nl;
 	size_t				 len, nseg = 0, i;
 	int				 round;
@@ -350,7 +350,7 @@ test_csv_merge_version(const char *ver)
 	assert_true(be->has_row && be->have_servers_rows);
 	assert_int_equal(be->srv_active, 11);
 	assert_int_equal(be->srv_active_usable, 3);
-	assert_int_equal(hap_capacity(be, hap_nbsrv(be->act, be->bck,
+	assert_int_equal(stats_capacity(be, stats_nbsrv(be->act, be->bck,
 	    false)), 27);
 	/* The same output again replaces, never adds up. */
 	parse_cap_ok(&snap, ver, "show_stat_be_6_-1.csv");
@@ -360,10 +360,10 @@ test_csv_merge_version(const char *ver)
 	parse_cap_ok(&snap, ver, "show_stat_web_6_-1.csv");
 	parse_cap_ok(&snap, ver, "show_stat_agents_6_-1.csv");
 	assert_int_equal(snap.nbackends, nwant(ver));
-	assert_int_equal(hap_capacity(find(&snap, "web"), 2), 66);
-	assert_int_equal(hap_capacity(find(&snap, "agents"), 1), 33);
-	assert_int_equal(hap_capacity(find(&snap, "empty"), 0), 0);
-	assert_int_equal(hap_capacity(find(&snap, "bk_first"), 1), -1);
+	assert_int_equal(stats_capacity(find(&snap, "web"), 2), 66);
+	assert_int_equal(stats_capacity(find(&snap, "agents"), 1), 33);
+	assert_int_equal(stats_capacity(find(&snap, "empty"), 0), 0);
+	assert_int_equal(stats_capacity(find(&snap, "bk_first"), 1), -1);
 	stats_snapshot_clear(&snap);
 
 	/*
@@ -421,7 +421,7 @@ test_csv_merge(void **state)
 static void
 test_csv_header_only(void **state)
 {
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	size_t			 v;
 
 	(void)state;
@@ -443,8 +443,8 @@ test_csv_header_only(void **state)
 static void
 test_csv_startup(void **state)
 {
-	struct hap_snapshot		 snap;
-	const struct hap_backend	*be;
+	struct stats_snapshot		 snap;
+	const struct stats_backend	*be;
 	char				*buf;
 	size_t				 len, v, i;
 
@@ -470,7 +470,7 @@ test_csv_startup(void **state)
 		}
 		be = find(&snap, "slow");
 		assert_int_equal(be->act, 3);
-		assert_int_equal(hap_capacity(be, hap_nbsrv(be->act, be->bck,
+		assert_int_equal(stats_capacity(be, stats_nbsrv(be->act, be->bck,
 		    false)), 100);
 		stats_snapshot_clear(&snap);
 		free(buf);
@@ -480,8 +480,8 @@ test_csv_startup(void **state)
 static void
 test_csv_quoting(void **state)
 {
-	struct hap_snapshot		 snap;
-	const struct hap_backend	*be;
+	struct stats_snapshot		 snap;
+	const struct stats_backend	*be;
 	const char			*s;
 
 	(void)state;
@@ -600,7 +600,7 @@ test_csv_garbage(void **state)
 	{
 		static const char s[] = "# pxname,svname,status,weight,act,"
 		    "bck,type,\na,BACKEND,U\0P,1,1,0,1,\n";
-		struct hap_snapshot snap;
+		struct stats_snapshot snap;
 		char err[128];
 
 		memset(&snap, 0, sizeof(snap));
@@ -610,7 +610,7 @@ test_csv_garbage(void **state)
 	}
 	/* NULL buffer, zero-size err. */
 	{
-		struct hap_snapshot snap;
+		struct stats_snapshot snap;
 		char err[1] = "";
 
 		memset(&snap, 0, sizeof(snap));
@@ -687,7 +687,7 @@ test_csv_numbers(void **state)
 		",BACKEND,UP,1,1,0,1,\n",
 	};
 	char			 s[256];
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	size_t			 i;
 
 	(void)state;
@@ -719,8 +719,8 @@ test_csv_numbers(void **state)
 static void
 test_csv_failure_atomic(void **state)
 {
-	struct hap_snapshot		 snap;
-	const struct hap_backend	*be;
+	struct stats_snapshot		 snap;
+	const struct stats_backend	*be;
 	char				 err[128];
 	const char			*s;
 
@@ -752,7 +752,7 @@ test_csv_truncated(void **state)
 		DATA("hap34_show_stat.csv"),
 		DATA("hap34_show_stat_unpub_6_-1.csv"),
 	};
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	char			 err[128];
 	char			*buf, *copy;
 	size_t			 len, n, f;
@@ -803,20 +803,20 @@ test_server_usable(void **state)
 
 	(void)state;
 	for (i = 0; i < ARRAY_SIZE(yes); i++) {
-		if (!hap_server_usable(yes[i], strlen(yes[i]), 1))
+		if (!stats_server_usable(yes[i], strlen(yes[i]), 1))
 			fail_msg("\"%s\" should be usable", yes[i]);
 		/* weight 0 is never usable */
-		assert_false(hap_server_usable(yes[i], strlen(yes[i]), 0));
-		assert_false(hap_server_usable(yes[i], strlen(yes[i]), -1));
+		assert_false(stats_server_usable(yes[i], strlen(yes[i]), 0));
+		assert_false(stats_server_usable(yes[i], strlen(yes[i]), -1));
 	}
 	for (i = 0; i < ARRAY_SIZE(no); i++)
-		if (hap_server_usable(no[i], strlen(no[i]), 10))
+		if (stats_server_usable(no[i], strlen(no[i]), 10))
 			fail_msg("\"%s\" should not be usable", no[i]);
 	/* The length counts, not the NUL. */
-	assert_true(hap_server_usable("UP 1/3 and more", 6, 1));
-	assert_true(hap_server_usable("UPSTAIRS", 2, 1));
-	assert_false(hap_server_usable("UP", 1, 1));
-	assert_false(hap_server_usable(NULL, 0, 1));
+	assert_true(stats_server_usable("UP 1/3 and more", 6, 1));
+	assert_true(stats_server_usable("UPSTAIRS", 2, 1));
+	assert_false(stats_server_usable("UP", 1, 1));
+	assert_false(stats_server_usable(NULL, 0, 1));
 }
 
 static void
@@ -824,62 +824,62 @@ test_nbsrv(void **state)
 {
 	(void)state;
 	/* HAPROXY.md section 2 table */
-	assert_int_equal(hap_nbsrv(0, 2, false), 1);	/* 1 DOWN + 2 bck */
-	assert_int_equal(hap_nbsrv(0, 2, true), 2);	/* allbackups */
-	assert_int_equal(hap_nbsrv(0, 0, false), 0);	/* empty */
-	assert_int_equal(hap_nbsrv(0, 0, true), 0);
-	assert_int_equal(hap_nbsrv(0, 1, false), 1);	/* drained + bck */
-	assert_int_equal(hap_nbsrv(0, 1, true), 1);
+	assert_int_equal(stats_nbsrv(0, 2, false), 1);	/* 1 DOWN + 2 bck */
+	assert_int_equal(stats_nbsrv(0, 2, true), 2);	/* allbackups */
+	assert_int_equal(stats_nbsrv(0, 0, false), 0);	/* empty */
+	assert_int_equal(stats_nbsrv(0, 0, true), 0);
+	assert_int_equal(stats_nbsrv(0, 1, false), 1);	/* drained + bck */
+	assert_int_equal(stats_nbsrv(0, 1, true), 1);
 	/* actives win; backups ignored */
-	assert_int_equal(hap_nbsrv(2, 1, false), 2);
-	assert_int_equal(hap_nbsrv(2, 1, true), 2);
-	assert_int_equal(hap_nbsrv(3, 0, false), 3);
-	assert_int_equal(hap_nbsrv(-1, -1, true), 0);
+	assert_int_equal(stats_nbsrv(2, 1, false), 2);
+	assert_int_equal(stats_nbsrv(2, 1, true), 2);
+	assert_int_equal(stats_nbsrv(3, 0, false), 3);
+	assert_int_equal(stats_nbsrv(-1, -1, true), 0);
 }
 
 static void
 test_capacity(void **state)
 {
-	struct hap_backend	 be;
+	struct stats_backend	 be;
 
 	(void)state;
 	memset(&be, 0, sizeof(be));
 	/* No rows at all: unknown. */
-	assert_int_equal(hap_capacity(&be, 1), -1);
+	assert_int_equal(stats_capacity(&be, 1), -1);
 	/* Backend row only, with servers: unknown. */
 	be.has_row = be.has_servers = be.status_up = true;
 	be.act = 2;
-	assert_int_equal(hap_capacity(&be, 2), -1);
+	assert_int_equal(stats_capacity(&be, 2), -1);
 	be.have_servers_rows = true;
 	be.srv_active = 3;
 	be.srv_active_usable = 2;
-	assert_int_equal(hap_capacity(&be, 2), 66);
+	assert_int_equal(stats_capacity(&be, 2), 66);
 	be.srv_active_usable = 3;
-	assert_int_equal(hap_capacity(&be, 3), 100);
+	assert_int_equal(stats_capacity(&be, 3), 100);
 	be.srv_active_usable = 0;
-	assert_int_equal(hap_capacity(&be, 1), 0);
+	assert_int_equal(stats_capacity(&be, 1), 0);
 	be.srv_active = 7;
 	be.srv_active_usable = 1;
-	assert_int_equal(hap_capacity(&be, 1), 14);
+	assert_int_equal(stats_capacity(&be, 1), 14);
 	/* Backups only: 100 while nbsrv >= 1, else 0. */
 	be.srv_active = be.srv_active_usable = 0;
 	be.srv_backup = 2;
 	be.srv_backup_usable = 1;
-	assert_int_equal(hap_capacity(&be, 1), 100);
-	assert_int_equal(hap_capacity(&be, 2), 100);
+	assert_int_equal(stats_capacity(&be, 1), 100);
+	assert_int_equal(stats_capacity(&be, 2), 100);
 	be.srv_backup_usable = 0;
-	assert_int_equal(hap_capacity(&be, 0), 0);
+	assert_int_equal(stats_capacity(&be, 0), 0);
 	/* Empty backend known from its row alone. */
 	memset(&be, 0, sizeof(be));
 	be.has_row = be.status_up = true;
-	assert_int_equal(hap_capacity(&be, 0), 0);
-	assert_int_equal(hap_capacity(&be, 1), 100);
+	assert_int_equal(stats_capacity(&be, 0), 0);
+	assert_int_equal(stats_capacity(&be, 1), 100);
 }
 
 static void
 test_find_and_finish(void **state)
 {
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	char			 s[64 * 64], name[32];
 	size_t			 i, n = 0;
 
@@ -915,8 +915,8 @@ test_find_and_finish(void **state)
 static void
 test_csv_speed(void **state)
 {
-	struct hap_snapshot		 snap;
-	const struct hap_backend	*be;
+	struct stats_snapshot		 snap;
+	const struct stats_backend	*be;
 	struct sbuf			 b;
 	struct timespec			 t0, t1;
 	char				*hdr, *row, *nl, name[32];
@@ -962,7 +962,7 @@ test_csv_speed(void **state)
 static void
 test_info_real(void **state)
 {
-	struct hap_info	 info;
+	struct stats_info	 info;
 	char		 err[128];
 	char		*buf;
 	size_t		 len;
@@ -1000,7 +1000,7 @@ test_info_real(void **state)
 static void
 info_bad(const char *s, const char *want)
 {
-	struct hap_info	 info;
+	struct stats_info	 info;
 	char		 err[128] = "";
 
 	memset(&info, 0, sizeof(info));
@@ -1018,7 +1018,7 @@ info_bad(const char *s, const char *want)
 static void
 test_info_synthetic(void **state)
 {
-	struct hap_info	 info;
+	struct stats_info	 info;
 	char		 err[128];
 	char		*buf;
 	size_t		 len, v, i;

@@ -35,10 +35,10 @@
  * held for it. A backend HAProxy showed no row for must not be in snap.
  */
 static void
-check_one(const char *ver, const char *what, const struct hap_snapshot *snap,
+check_one(const char *ver, const char *what, const struct stats_snapshot *snap,
     const struct cap_backend *x, int rows)
 {
-	const struct hap_backend	*be = stats_find_backend(snap, x->name);
+	const struct stats_backend	*be = stats_find_backend(snap, x->name);
 	int				 nbsrv, cap;
 
 	if (!x->present) {
@@ -56,7 +56,7 @@ check_one(const char *ver, const char *what, const struct hap_snapshot *snap,
 		if (be->act != x->act || be->bck != x->bck)
 			fail_msg("%s_%s: %s act/bck %d/%d, HAProxy's %d/%d", ver,
 			    what, x->name, be->act, be->bck, x->act, x->bck);
-		nbsrv = hap_nbsrv(be->act, be->bck, x->allbackups);
+		nbsrv = stats_nbsrv(be->act, be->bck, x->allbackups);
 		if (nbsrv != x->nbsrv)
 			fail_msg("%s_%s: %s nbsrv %d, HAProxy's nbsrv() %d", ver,
 			    what, x->name, nbsrv, x->nbsrv);
@@ -67,7 +67,7 @@ check_one(const char *ver, const char *what, const struct hap_snapshot *snap,
 	if (!(rows & ROWS_SV)) {
 		assert_false(be->have_servers_rows);
 		if (rows & ROWS_BE)
-			assert_int_equal(hap_capacity(be, x->nbsrv),
+			assert_int_equal(stats_capacity(be, x->nbsrv),
 			    x->actives + x->backups > 0 ? -1 : 0);
 		return;
 	}
@@ -81,12 +81,12 @@ check_one(const char *ver, const char *what, const struct hap_snapshot *snap,
 		    be->srv_backup_usable, x->act, x->bck);
 	cap = x->actives > 0 ? 100 * x->act / x->actives : x->nbsrv >= 1 ?
 	    100 : 0;
-	assert_int_equal(hap_capacity(be, x->nbsrv), cap);
+	assert_int_equal(stats_capacity(be, x->nbsrv), cap);
 }
 
 /* Every backend of e in snap, and nothing else. */
 static void
-check_snap(const char *ver, const char *what, const struct hap_snapshot *snap,
+check_snap(const char *ver, const char *what, const struct stats_snapshot *snap,
     const struct cap_expect *e, int rows)
 {
 	size_t	 i, n = 0;
@@ -103,7 +103,7 @@ check_snap(const char *ver, const char *what, const struct hap_snapshot *snap,
 }
 
 static void
-parse_cap(const char *ver, const char *what, struct hap_snapshot *snap)
+parse_cap(const char *ver, const char *what, struct stats_snapshot *snap)
 {
 	char	*buf, err[128];
 	size_t	 len;
@@ -120,7 +120,7 @@ static void
 test_info(void **state)
 {
 	struct cap_expect	 e;
-	struct hap_info		 info;
+	struct stats_info		 info;
 	char			*buf, err[128];
 	size_t			 len, v;
 
@@ -147,7 +147,7 @@ test_full(void **state)
 		"show_stat_-1_6_-1_user.csv", "stats_page.csv",
 		"show_stat_reversed.csv",
 	};
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	struct cap_expect	 e;
 	size_t			 v, f;
 
@@ -167,7 +167,7 @@ test_full(void **state)
 static void
 test_rows(void **state)
 {
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	struct cap_expect	 e;
 	char			*buf, err[128];
 	size_t			 v, len;
@@ -270,7 +270,7 @@ test_poll_version(const char *ver)
 		"poll_targeted.txt", "poll_error_mid.txt", "poll_all2.txt",
 		"poll_all6.txt",
 	};
-	struct hap_snapshot	 snap;
+	struct stats_snapshot	 snap;
 	struct cap_expect	 e;
 	struct poll_plan	 plan;
 	struct cli_shape	 shape;
@@ -391,9 +391,9 @@ test_unpub(void **state)
 		{ "unpub_bk", "UP (UNPUB)", "UP (UNPUB) (1/2)", 1, true, true,
 		    0 },
 	};
-	struct hap_snapshot		 snap;
+	struct stats_snapshot		 snap;
 	struct cap_expect		 e;
-	const struct hap_backend	*be;
+	const struct stats_backend	*be;
 	char				*buf, row[128];
 	size_t				 i, j, len;
 
@@ -417,9 +417,9 @@ test_unpub(void **state)
 		assert_non_null(be);
 		assert_int_equal(be->status_up, want[i].up);
 		assert_int_equal(be->has_servers, want[i].has_servers);
-		assert_int_equal(hap_nbsrv(be->act, be->bck, false),
+		assert_int_equal(stats_nbsrv(be->act, be->bck, false),
 		    want[i].nbsrv);
-		assert_int_equal(hap_capacity(be, want[i].nbsrv),
+		assert_int_equal(stats_capacity(be, want[i].nbsrv),
 		    want[i].capacity);
 	}
 	stats_snapshot_clear(&snap);

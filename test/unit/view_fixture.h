@@ -64,7 +64,7 @@
 struct vfix {
 	struct conf		*conf;
 	struct event_base	*base;
-	struct hap_snapshot	*snap;
+	struct stats_snapshot	*snap;
 	struct svc		*svcs;
 	struct metrics		*metrics;
 	struct probeset		*probes;
