@@ -217,6 +217,14 @@ class Container:
         return dict(l.split("=", 1) for l in r.stdout.splitlines()
                     if "=" in l)
 
+    def show_list(self, unit, prop):
+        """Every value of a property that systemctl show repeats, one per
+        line (ExecReload= with several commands)."""
+        r = self.run(["systemctl", "show", unit, "--property=" + prop],
+                     check=True)
+        return [l.split("=", 1)[1] for l in r.stdout.splitlines()
+                if l.startswith(prop + "=")]
+
     def journal(self, *args):
         """journalctl -o json ARGS... -> [entry dicts], oldest first. Each
         has MESSAGE as text, and t: its monotonic time in seconds."""

@@ -33,9 +33,12 @@ installed with "apt-get install ./hapwatch_*.deb" as an operator does
 4. The watchdog: hapwatch gets SIGSTOP; systemd's WatchdogSec=10s fires
    ("Watchdog timeout"), kills it (SIGABRT) and restarts it: a new
    MainPID, active again, NRestarts + 1, answering again.
-5. "systemctl stop haproxy" with conf/haproxy/haproxy.service.d/
-   hapwatch-drain.conf installed, while an operator has drained service
-   api: the drop-in's ExecStop drains every service by haproxy.service and
+5. Both drop-ins of conf/haproxy/haproxy.service.d/ installed in
+   /etc/systemd/system/haproxy.service.d/. "systemctl reload haproxy"
+   (hapwatch-state.conf): HAProxy's check, "hapwatch ctl save-state" and
+   the signal each exit 0 and the server state file is written. Then
+   "systemctl stop haproxy" (hapwatch-drain.conf), while an operator has
+   drained service api: the drop-in's ExecStop drains every service by haproxy.service and
    waits for the let-go. /status then shows web drained by
    haproxy.service with let_go true (all three watched: the http prober,
    the agent prober, frontend fe_web), api still the operator's; the
@@ -74,8 +77,8 @@ import ops_util as U
 BUILD_TIMEOUT = 300.0
 ROOT_TIMEOUT = 900.0	# debootstrap of the root (about 80 s near a mirror)
 MKROOT = os.path.join(H.TOOLS, "mkroot")
-DROPIN = os.path.join(H.SRC, "conf", "haproxy", "haproxy.service.d",
-                      "hapwatch-drain.conf")
+DROPINS = os.path.join(H.SRC, "conf", "haproxy", "haproxy.service.d")
+STATE_FILE = "/var/lib/hapwatch/server-state"
 UNIT = "hapwatch.service"
 CFG = "/etc/hapwatch/hapwatch.json"
 HEALTH = "http://127.0.0.1:8080/haproxy_status"
@@ -142,11 +145,13 @@ SuccessExitStatus=143
 
 def hapwatch_config(stats, timeout="500ms", api=True):
     paths = {"/haproxy_status": "web"}
+    haproxy = {"stats": stats, "interval": "500ms", "timeout": timeout,
+               "settle": "1s"}
     if api:
         paths["/api_status"] = "api"
+        haproxy["state_file"] = STATE_FILE
     return {
-        "haproxy": {"stats": stats, "interval": "500ms", "timeout": timeout,
-                    "settle": "1s"},
+        "haproxy": haproxy,
         "services": {
             "web": {"require": [{"backend": "be_app"}],
                     "drain_frontends": ["fe_web"],
@@ -645,20 +650,56 @@ class SystemdBootTest(H.Case):
 
     # ---- 5. systemctl stop haproxy with the drain drop-in ----------------
 
-    def install_dropin(self):
+    def install_dropins(self):
+        """Both of conf/haproxy/haproxy.service.d/, as the package's
+        examples tell: copied to /etc/systemd/system/haproxy.service.d/."""
         c = self.c
         c.sh("mkdir -p /etc/systemd/system/haproxy.service.d")
-        with open(DROPIN) as f:
-            c.write("/etc/systemd/system/haproxy.service.d/"
-                    "hapwatch-drain.conf", f.read())
+        for name in ("hapwatch-drain.conf", "hapwatch-state.conf"):
+            with open(os.path.join(DROPINS, name)) as f:
+                c.write("/etc/systemd/system/haproxy.service.d/" + name,
+                        f.read())
         rc, out, _ = c.systemctl("daemon-reload")
         self.assertEqual(rc, 0, out)
         p = c.show("haproxy.service", "DropInPaths", "ExecStop",
                    "ExecStartPost", "After")
         self.assertIn("hapwatch-drain.conf", p["DropInPaths"])
+        self.assertIn("hapwatch-state.conf", p["DropInPaths"])
         self.assertIn("drain --wait", p["ExecStop"])
         self.assertIn("--if-by haproxy.service", p["ExecStartPost"])
         H.log("haproxy.service: After=%s" % p["After"])
+
+    def state_on_haproxy_reload(self):
+        """hapwatch-state.conf: "systemctl reload haproxy" checks HAProxy's
+        config, has hapwatch save the server states, then signals the
+        master; every step exits 0 and the state file is written."""
+        c = self.c
+        before = self.status()["state_file"]
+        pid = c.show("haproxy.service", "MainPID")["MainPID"]
+        rc, out, took = c.systemctl("reload", "haproxy")
+        self.assertEqual(rc, 0, out)
+        steps = c.show_list("haproxy.service", "ExecReload")
+        ran = [re.search(r"argv\[\]=([^;]*) ;.* code=(\w+) ; status=(\d+)",
+                         st).groups() for st in steps]
+        self.assertEqual([(a.split()[0], a.split()[1] if a.startswith(
+            "/usr/bin/hapwatch") else "") for a, _, _ in ran],
+            [("/usr/sbin/haproxy", ""), ("/usr/bin/hapwatch", "ctl"),
+             ("/bin/kill", "")], steps)
+        for a, code, status in ran:
+            self.assertEqual((code, status), ("exited", "0"), a)
+        after = self.status()["state_file"]
+        self.assertEqual(after["path"], STATE_FILE)
+        self.assertGreater(after["completed"], before["completed"], after)
+        self.assertEqual(after["failures"], 0, after)
+        size = os.path.getsize(c.path(STATE_FILE))
+        self.assertGreater(size, 0)
+        self.assertEqual(c.show("haproxy.service", "MainPID")["MainPID"], pid)
+        H.log("systemctl reload haproxy (hapwatch-state.conf) -> 0 in "
+              "%.2fs; ExecReload ran %s, each exited 0; %s written (%d "
+              "bytes), saves completed %d -> %d" % (
+                  took, " ; ".join(a.strip() for a, _, _ in ran),
+                  STATE_FILE, size, before["completed"],
+                  after["completed"]))
 
     def watched_by_both_probers(self):
         """The load balancer has node1 UP, and hapwatch knows both of its
@@ -680,7 +721,8 @@ class SystemdBootTest(H.Case):
 
     def drain_on_haproxy_stop(self):
         c = self.c
-        self.install_dropin()
+        self.install_dropins()
+        self.state_on_haproxy_reload()
         self.wait_state("web", "up")
         self.wait_state("api", "up")
         self.watched_by_both_probers()
