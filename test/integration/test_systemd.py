@@ -180,7 +180,10 @@ class SystemdTest(H.Case):
         self.assertEqual(mine[0], "", "the drop-in must reset ExecReload")
         save = "-/usr/bin/hapwatch ctl save-state"
         self.assertIn(save, mine)
-        self.assertEqual([v for v in mine[1:] if v != save], orig)
+        # Debian 13's unit checks without -q, 12's with: the same step.
+        def same(cmds):
+            return [v.replace(" -q ", " ") for v in cmds]
+        self.assertEqual(same(v for v in mine[1:] if v != save), same(orig))
         i = mine.index(save)
         self.assertIn(" -c ", mine[i - 1])
         self.assertIn("kill", mine[i + 1])
