@@ -21,9 +21,10 @@ installed with "apt-get install ./hapwatch_*.deb" as an operator does
 2. Type=notify readiness: hapwatch's stats socket is a relay that holds
    its first poll. "systemctl start hapwatch" must still be waiting while
    hapwatch already listens and answers "503 down starting" (systemd says
-   activating/start), and return 0 only after the poll is let through:
-   the journal's "Started hapwatch.service" comes after that moment
-   (the host's and the container's monotonic clocks are one).
+   activating/start, for a second on end), and return 0 only after the
+   poll is let through: systemd's ActiveEnterTimestampMonotonic is later
+   than that moment (the host's and the container's monotonic clocks are
+   one).
 3. "systemctl reload hapwatch" with a valid file: it succeeds, the new
    path answers (404 before) and the new stats source is in use, same
    MainPID. With an invalid file: the reload fails (ExecReload runs
@@ -38,21 +39,25 @@ installed with "apt-get install ./hapwatch_*.deb" as an operator does
    (hapwatch-state.conf): HAProxy's check, "hapwatch ctl save-state" and
    the signal each exit 0 and the server state file is written. Then
    "systemctl stop haproxy" (hapwatch-drain.conf), while an operator has
-   drained service api: the drop-in's ExecStop drains every service by haproxy.service and
-   waits for the let-go. /status then shows web drained by
-   haproxy.service with let_go true (all three watched: the http prober,
-   the agent prober, frontend fe_web), api still the operator's; the
-   journal shows, in this order: systemd stopping HAProxy, the drain, the
-   load balancer taking the node DOWN, hapwatch's let-go, and only then
-   HAProxy's master exiting. "systemctl start haproxy": ExecStartPost
-   lifts the drain by haproxy.service only: web up again and back UP at
-   the load balancer, api still drained by the operator.
+   drained service api: the drop-in's ExecStop ("hapwatch ctl drain
+   --wait --by haproxy.service") exits 0, which it does only at the
+   let-go, and systemd signals HAProxy only after it. /status then shows
+   web drained by haproxy.service with let_go true (all three watched:
+   the http prober, the agent prober, frontend fe_web), api still the
+   operator's; the journal shows systemd stopping HAProxy, the drain, the
+   load balancer taking the node DOWN (asserted before HAProxy's master
+   exits), hapwatch's let-go, then HAProxy's master exiting.
+   "systemctl start haproxy": ExecStartPost lifts the drain by
+   haproxy.service only: web up again and back UP at the load balancer,
+   api still drained by the operator.
 6. The same as a shutdown and a boot do it: "systemctl stop haproxy
    hapwatch" in one transaction must still drain and let go before HAProxy
-   exits, and stop hapwatch only after HAProxy; "systemctl start hapwatch
-   haproxy" in one transaction must start hapwatch first, so that the
-   drain it kept across its restart is the one HAProxy's ExecStartPost
-   lifts (else the node stays out of rotation after a reboot).
+   exits, and systemd must stop hapwatch only once HAProxy is down;
+   "systemctl start hapwatch haproxy" in one transaction must start
+   HAProxy only once hapwatch is up (systemd's own timestamps), so that
+   the drain hapwatch kept across its restart is the one HAProxy's
+   ExecStartPost lifts (else the node stays out of rotation after a
+   reboot).
 7. journald priorities: hapwatch's lines land at their level (notice 5,
    warning 4, err 3), with no "<N>" left in the text, and "journalctl -p
    warning -u hapwatch" shows the warning and not the notice.
