@@ -294,6 +294,7 @@ class SystemdBootTest(H.Case):
                   "%d (test_package.py checks that it refuses): nothing to "
                   "boot" % (host, release))
             return
+        self.defects = []
         t0 = time.monotonic()
         root = mkroot(ROOTS[release])
         H.log("root %s ready in %.1fs" % (root, time.monotonic() - t0))
@@ -320,6 +321,7 @@ class SystemdBootTest(H.Case):
             raise AssertionError("%s\n---- the container's journal (last "
                                  "80 lines) ----\n%s" % (e, self.tail())) \
                 from None
+        self.assertEqual(self.defects, [], "found along the way")
         took = self.poweroff()
         H.log("the whole test took %.1fs (poweroff %.1fs)" % (
             time.monotonic() - t_all, took))
@@ -772,6 +774,17 @@ class SystemdBootTest(H.Case):
         j = [e for e in c.journal() if e["t"] >= t1]
         kept = first(j, "ctl leaving the operator's drain",
                      from_unit("haproxy.service", "left as is"))
+        # Who lifted web's drain, as hapwatch tells the journal: it was
+        # haproxy.service's ExecStartPost ("ready --if-by haproxy.service").
+        # Judged at the end, so that every other step still runs.
+        lift = first(j, "hapwatch telling who lifted web's drain",
+                     from_unit(UNIT, "service web: ready by "))
+        who = lift["MESSAGE"].split("ready by ", 1)[1].split()[0]
+        if who != "haproxy.service":
+            self.defects.append(
+                "the drain lifted by haproxy.service's ExecStartPost (hapwatch "
+                "ctl ready --if-by haproxy.service) is logged as lifted by %r: "
+                "%r" % (who, lift["MESSAGE"]))
         H.log("systemctl start haproxy took %.2fs; web %s, api still %s "
               "by %s; the load balancer has node1 %s (%s); ExecStartPost "
               "said: %s" % (took, web["state"], api["state"],
