@@ -10,7 +10,8 @@ Debian 12 and Debian 13:
 * dpkg-deb -I: package name, version from CMakeLists.txt's project(),
   dpkg's architecture, Depends exactly as dpkg-shlibdeps computes it for
   the packaged binary (libc6, libevent, json-c), plus the package of the
-  libcurl.so.4 that hapwatch loads with dlopen() and adduser; Recommends
+  libcurl.so.4 that hapwatch loads with dlopen(), adduser (the
+  postinst) and procps (/bin/kill, the unit's ExecReload); Recommends
   haproxy; conffiles naming /etc/hapwatch/hapwatch.json; maintainer scripts
   that are valid sh and pass shellcheck;
 * the copyright file is machine-readable and carries LICENSE; the changelog
@@ -248,7 +249,8 @@ class PackageTest(H.Case):
         dpkg-shlibdeps on the packaged binary (strictly: a library without
         package information fails), then the package that owns the
         libcurl.so.4 hapwatch was built against (it is dlopen()ed, so
-        dpkg-shlibdeps cannot see it), then adduser (the postinst)."""
+        dpkg-shlibdeps cannot see it), then adduser (the postinst) and
+        procps (/bin/kill, which the unit's ExecReload runs)."""
         root = self.extract()
         work = self.env.path("shlibdeps")
         os.makedirs(os.path.join(work, "debian"))
@@ -265,7 +267,8 @@ class PackageTest(H.Case):
         r = U.run([U.tool("dpkg-query"), "-S",
                    os.path.join(libdir, "libcurl.so.4")], check=True)
         curl = r.stdout.split(":")[0]
-        return "%s, %s (>= %s), adduser" % (m.group(1), curl, CURL_MIN)
+        return "%s, %s (>= %s), adduser, procps" % (m.group(1), curl,
+                                                   CURL_MIN)
 
     def dpkg_deb(self, *args):
         return U.run([U.tool("dpkg-deb")] + list(args) + [self.deb],
@@ -332,9 +335,10 @@ class PackageTest(H.Case):
         arch = U.run(["dpkg", "--print-architecture"], check=True)
         self.assertEqual(fields["Architecture"], arch.stdout.strip())
         self.assertEqual(fields["Depends"], self.expected_depends(),
-                         "Depends is not dpkg-shlibdeps' + libcurl + adduser")
+                         "Depends is not dpkg-shlibdeps' + libcurl + adduser "
+                         "+ procps")
         deps = [d.strip().split()[0] for d in fields["Depends"].split(",")]
-        for lib in ("libc6", "libjson-c5", "adduser"):
+        for lib in ("libc6", "libjson-c5", "adduser", "procps"):
             self.assertIn(lib, deps, fields["Depends"])
         for lib in ("libevent-core-2.1-7", "libcurl4"):
             self.assertTrue(any(d.startswith(lib) for d in deps),

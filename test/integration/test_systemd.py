@@ -1,5 +1,7 @@
 """The systemd side: systemd/hapwatch.service, systemd/hapwatch.sysusers
-and the HAProxy drop-in conf/haproxy/haproxy.service.d/hapwatch-state.conf.
+and the HAProxy drop-ins conf/haproxy/haproxy.service.d/hapwatch-state.conf
+and hapwatch-drain.conf (what a real systemd does with them:
+test_systemd_boot.py).
 
 * systemd-analyze verify of the unit prints nothing (a warning is a
   failure: verify exits 0 on unknown keys). The unit names
@@ -13,6 +15,13 @@ and the HAProxy drop-in conf/haproxy/haproxy.service.d/hapwatch-state.conf.
 * Debian's haproxy.service with the drop-in verifies clean, and the
   drop-in keeps HAProxy's own ExecReload steps in order, with
   "-/usr/bin/hapwatch ctl save-state" between the check and the signal.
+* Debian's haproxy.service with the drain drop-in, verified together with
+  hapwatch.service, prints nothing: no ordering cycle (hapwatch.service
+  must not be After=haproxy.service, since the drop-in orders HAProxy
+  after hapwatch, so that a shutdown drains before HAProxy stops and a
+  boot lifts the drain once hapwatch is up); the drop-in orders without
+  pulling hapwatch in, and its ExecStop/ExecStartPost are the drain with
+  --wait by haproxy.service and the ready --if-by that lifts only it.
 * systemd-sysusers creates the user from hapwatch.sysusers in a temp root.
 """
 import os
@@ -26,6 +35,8 @@ UNIT = os.path.join(H.SRC, "systemd", "hapwatch.service")
 SYSUSERS = os.path.join(H.SRC, "systemd", "hapwatch.sysusers")
 DROPIN = os.path.join(H.SRC, "conf", "haproxy", "haproxy.service.d",
                       "hapwatch-state.conf")
+DRAIN_DROPIN = os.path.join(H.SRC, "conf", "haproxy", "haproxy.service.d",
+                            "hapwatch-drain.conf")
 MAN = os.path.join(H.SRC, "conf", "man")
 HAPROXY_UNIT = "/lib/systemd/system/haproxy.service"
 INSTALLED_BIN = "/usr/bin/hapwatch"
@@ -129,8 +140,10 @@ class SystemdTest(H.Case):
                      ("MemoryDenyWriteExecute", "yes")):
             self.assertEqual(one.get(k), v, k)
         self.assertIn("@system-service", svc["SystemCallFilter"])
+        # Not After=haproxy.service: the drain drop-in orders HAProxy
+        # after hapwatch (test_drain_dropin), and both would be a cycle.
         self.assertEqual(set(unit["After"].split()),
-                         {"haproxy.service", "network-online.target"})
+                         {"network-online.target"})
         self.assertEqual(unit["Wants"], "network-online.target")
         for k in ("BindsTo", "PartOf", "Requires", "Requisite"):
             self.assertNotIn(k, unit, "hapwatch must outlive HAProxy")
@@ -167,10 +180,52 @@ class SystemdTest(H.Case):
         self.assertEqual(mine[0], "", "the drop-in must reset ExecReload")
         save = "-/usr/bin/hapwatch ctl save-state"
         self.assertIn(save, mine)
-        self.assertEqual([v for v in mine[1:] if v != save], orig)
+        # Debian 13's unit checks without -q, 12's with: the same step.
+        def same(cmds):
+            return [v.replace(" -q ", " ") for v in cmds]
+        self.assertEqual(same(v for v in mine[1:] if v != save), same(orig))
         i = mine.index(save)
         self.assertIn(" -c ", mine[i - 1])
         self.assertIn("kill", mine[i + 1])
+
+    def test_drain_dropin(self):
+        if not os.path.exists(HAPROXY_UNIT):
+            raise AssertionError("%s is missing: install Debian's haproxy "
+                                 "package (./dev deps)" % HAPROXY_UNIT)
+        staged, _ = self.staged_unit()
+        d = os.path.dirname(staged)
+        shutil.copy(HAPROXY_UNIT, d)
+        os.makedirs(os.path.join(d, "haproxy.service.d"))
+        for f in (DROPIN, DRAIN_DROPIN):
+            shutil.copy(f, os.path.join(d, "haproxy.service.d"))
+        haproxy = os.path.join(d, "haproxy.service")
+        r = self.analyze("verify", "--man=no", haproxy, staged)
+        self.assertEqual((r.returncode, r.stdout + r.stderr), (0, ""),
+                         "haproxy.service + drop-ins with hapwatch.service")
+
+        entries = unit_entries(DRAIN_DROPIN)
+        self.assertEqual([(k, v) for s, k, v in entries if s == "Unit"],
+                         [("After", "hapwatch.service")])
+        svc = {}
+        for s, k, v in entries:
+            if s == "Service":
+                svc.setdefault(k, []).append(v)
+        self.assertEqual(svc, {
+            "ExecStop": ["-/usr/bin/hapwatch ctl drain --wait --timeout 60s "
+                         "--by haproxy.service"],
+            "ExecStartPost": ["-/usr/bin/hapwatch ctl ready --if-by "
+                              "haproxy.service"]})
+
+        # The check is real: hapwatch.service ordered after HAProxy, as it
+        # was, makes a cycle with the drop-in.
+        with open(staged) as f:
+            text = f.read()
+        with open(staged, "w") as f:
+            f.write(text.replace("After=network-online.target",
+                                 "After=network-online.target "
+                                 "haproxy.service"))
+        r = self.analyze("verify", "--man=no", haproxy, staged)
+        self.assertIn("ordering cycle", r.stdout + r.stderr)
 
     def test_sysusers(self):
         root = self.env.path("root")
