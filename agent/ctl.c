@@ -604,7 +604,8 @@ ctl_usage(void)
 	    "[--for DUR] [--by WHO] [SERVICE]\n"
 	    "       hapwatch ctl [-s SOCKET|URL] maint [--for DUR] [--by WHO] "
 	    "[SERVICE]\n"
-	    "       hapwatch ctl [-s SOCKET|URL] ready [--if-by WHO] [SERVICE]\n"
+	    "       hapwatch ctl [-s SOCKET|URL] ready [--if-by WHO] [--by WHO] "
+	    "[SERVICE]\n"
 	    "       hapwatch ctl [-s SOCKET|URL] check SERVICE\n"
 	    "       hapwatch ctl [-s SOCKET|URL] save-state\n"
 	    "       hapwatch ctl [-s SOCKET|URL] events [--follow] [--json]\n"
@@ -662,7 +663,7 @@ ctl_override_opts(struct ctl *c, const char *cmd, int *argc, char ***argv)
 		}
 	}
 	if ((c->wait && !drain) || (c->for_dur != NULL && ready) ||
-	    ((c->by != NULL) && ready) || (c->if_by != NULL && !ready))
+	    (c->if_by != NULL && !ready))
 		return false;
 	*argc -= optind;
 	*argv += optind;

@@ -560,8 +560,10 @@ daemon_override_one(struct daemon *d, size_t i, const struct override_req *rq)
 		return;
 	}
 	memset(&info, 0, sizeof(info));
+	/* Who: as said; a "ready --if-by X" that lifts X's override is X's
+	 * own doing (haproxy.service's drop-in lifting its drain). */
 	snprintf(info.by, sizeof(info.by), "%s", rq->by != NULL ? rq->by :
-	    "operator");
+	    rq->if_by != NULL ? rq->if_by : "operator");
 	snprintf(info.route, sizeof(info.route), "%s", rq->route != NULL ?
 	    rq->route : "");
 	info.since = now;

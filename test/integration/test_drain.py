@@ -291,6 +291,13 @@ class DrainTest(H.Case):
                                "haproxy.service", "web")[:2],
                          (0, "web ready\n"))
         self.hw.wait_state("web", "up")
+        # The ready is haproxy.service's doing, and the history says so.
+        st, _, body = U.unix_http(self.sock, "GET", "/events")
+        ready = [e for e in json.loads(body) if e["event"] == "override" and
+                 e["to"] == "ready"][-1]
+        self.assertEqual(ready["by"], "haproxy.service")
+        self.assertTrue(U.log_has(self.hw.proc,
+                                  "web: ready by haproxy.service via "))
         # Usage errors: 2.
         for args in (("drain", "--for", "soon", "web"),
                      ("ready", "--for", "1m", "web"),
