@@ -26,6 +26,7 @@
 
 #include "ctl.h"
 #include "curlshim.h"
+#include "log.h"
 #include "util.h"
 
 #define CTL_TIMEOUT_MS		10000
@@ -127,16 +128,16 @@ ctl_request_body(struct ctl *c, const char *method, const char *path,
 	/* access() fails with EACCES, not ENOENT, when a directory on the
 	 * way (/run/hapwatch is 0750) may not be searched. */
 	if (!is_url && access(c->socket, F_OK) != 0 && errno == ENOENT)
-		fprintf(stderr, "hapwatch ctl: %s does not exist: is hapwatch "
-		    "running, with an admin listener there?\n", c->socket);
+		log_line(LOG_LVL_ERR, "hapwatch ctl: %s does not exist: is hapwatch "
+		    "running, with an admin listener there?", c->socket);
 	else if (!is_url && access(c->socket, W_OK) != 0)
-		fprintf(stderr, "hapwatch ctl: %s: permission denied (run as "
-		    "root or as a member of the socket's group)\n", c->socket);
+		log_line(LOG_LVL_ERR, "hapwatch ctl: %s: permission denied (run as "
+		    "root or as a member of the socket's group)", c->socket);
 	else if (!is_url && rc == CURLE_COULDNT_CONNECT)
-		fprintf(stderr, "hapwatch ctl: nothing listens on %s: is hapwatch "
-		    "running?\n", c->socket);
+		log_line(LOG_LVL_ERR, "hapwatch ctl: nothing listens on %s: is hapwatch "
+		    "running?", c->socket);
 	else
-		fprintf(stderr, "hapwatch ctl: %s: %s\n", c->socket,
+		log_line(LOG_LVL_ERR, "hapwatch ctl: %s: %s", c->socket,
 		    c->err[0] != '\0' ? c->err : curl_easy_strerror(rc));
 	return false;
 }
@@ -154,11 +155,12 @@ static int
 ctl_refused(const struct reply *r)
 {
 	if (r->code == 401)
-		fprintf(stderr, "hapwatch ctl: unauthorized (set --token or "
-		    "$HAPWATCH_TOKEN)\n");
+		log_line(LOG_LVL_ERR, "hapwatch ctl: unauthorized (set --token or "
+		    "$HAPWATCH_TOKEN)");
 	else
-		fprintf(stderr, "hapwatch ctl: %ld: %s", r->code,
-		    r->body.data != NULL ? r->body.data : "\n");
+		log_line(LOG_LVL_ERR, "hapwatch ctl: %ld: %.*s", r->code,
+		    (int)strcspn(r->body.data != NULL ? r->body.data : "", "\n"),
+		    r->body.data != NULL ? r->body.data : "");
 	return CTL_CANNOT_ASK;
 }
 
@@ -179,7 +181,7 @@ ctl_status_json(struct ctl *c, int *rc)
 	o = json_tokener_parse(r.body.data != NULL ? r.body.data : "");
 	sbuf_free(&r.body);
 	if (o == NULL)
-		fprintf(stderr, "hapwatch ctl: /status is not JSON\n");
+		log_line(LOG_LVL_ERR, "hapwatch ctl: /status is not JSON");
 	*rc = o != NULL ? CTL_OK : CTL_CANNOT_ASK;
 	return o;
 }
@@ -285,7 +287,7 @@ ctl_check(struct ctl *c, const char *svc)
 		return rc;
 	if (!json_object_object_get_ex(st, "services", &svcs) ||
 	    !json_object_object_get_ex(svcs, svc, &s)) {
-		fprintf(stderr, "hapwatch ctl: no service \"%s\"\n", svc);
+		log_line(LOG_LVL_ERR, "hapwatch ctl: no service \"%s\"", svc);
 		json_object_put(st);
 		return CTL_CANNOT_ASK;
 	}
@@ -403,9 +405,9 @@ ctl_drain_wait(struct ctl *c, const char *svc)
 		printf("%s (after %.1fs)\n", line.data,
 		    (double)(mono_ms() - t0) / 1000);
 	else if (rc == CTL_NOT_UP)
-		fprintf(stderr, "hapwatch ctl: %s\n", line.data);
+		log_line(LOG_LVL_ERR, "hapwatch ctl: %s", line.data);
 	else if (rc < 0) {
-		fprintf(stderr, "hapwatch ctl: not let go after %llds: %s\n",
+		log_line(LOG_LVL_ERR, "hapwatch ctl: not let go after %llds: %s",
 		    (long long)c->timeout_ms / 1000, line.data != NULL ?
 		    line.data : "?");
 		rc = CTL_NOT_UP;
@@ -477,7 +479,7 @@ ctl_save_state(struct ctl *c)
 			if (ok)
 				printf("saved %s\n", jstr(sf, "path", "?"));
 			else
-				fprintf(stderr, "hapwatch ctl: save failed: %s\n",
+				log_line(LOG_LVL_ERR, "hapwatch ctl: save failed: %s",
 				    jstr(sf, "last_error", "?"));
 			json_object_put(st);
 			return ok ? CTL_OK : CTL_NOT_UP;
@@ -485,7 +487,7 @@ ctl_save_state(struct ctl *c)
 		json_object_put(st);
 		nanosleep(&ts, NULL);
 	}
-	fprintf(stderr, "hapwatch ctl: the save did not finish within %ds\n",
+	log_line(LOG_LVL_ERR, "hapwatch ctl: the save did not finish within %ds",
 	    CTL_TIMEOUT_MS / 1000);
 	return CTL_NOT_UP;
 }
@@ -540,7 +542,7 @@ ctl_events_once(struct ctl *c, const char *path, uint64_t *since,
 	a = json_tokener_parse(r.body.data != NULL ? r.body.data : "");
 	sbuf_free(&r.body);
 	if (a == NULL || !json_object_is_type(a, json_type_array)) {
-		fprintf(stderr, "hapwatch ctl: /events is not a JSON array\n");
+		log_line(LOG_LVL_ERR, "hapwatch ctl: /events is not a JSON array");
 		json_object_put(a);
 		return false;
 	}
@@ -587,8 +589,8 @@ ctl_events(struct ctl *c)
 		if (!ctl_events_once(c, path, &since, &stop, &rc)) {
 			if (rc != CTL_CANNOT_ASK)
 				return rc;	/* refused: said why */
-			fprintf(stderr, "hapwatch ctl: hapwatch is gone "
-			    "(%s)\n", c->err[0] != '\0' ? c->err : "no answer");
+			log_line(LOG_LVL_NOTICE, "hapwatch ctl: hapwatch is gone "
+			    "(%s)", c->err[0] != '\0' ? c->err : "no answer");
 			return CTL_OK;
 		}
 	}
@@ -717,6 +719,8 @@ ctl_main(int argc, char **argv)
 	struct ctl	c;
 	int		ch, rc;
 
+	/* Errors at err priority under journald (an ExecStop's). */
+	log_init(LOG_LVL_INFO);
 	memset(&c, 0, sizeof(c));
 	c.socket = CTL_DEFAULT_SOCKET;
 	c.timeout_ms = CTL_WAIT_DEFAULT_MS;
@@ -745,7 +749,7 @@ ctl_main(int argc, char **argv)
 		argc--;
 	}
 	if (!curlshim_load(c.err, sizeof(c.err))) {
-		fprintf(stderr, "hapwatch ctl: %s\n", c.err);
+		log_line(LOG_LVL_ERR, "hapwatch ctl: %s", c.err);
 		return CTL_CANNOT_ASK;
 	}
 	curl_global_init(CURL_GLOBAL_DEFAULT);

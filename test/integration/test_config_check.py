@@ -70,6 +70,12 @@ class ConfigCheckTest(H.Case):
         self.assertEqual(err, '<3>hapwatch: unknown log level "loud"\n')
         rc, out, err = self.run_hw("-c", env=journal)
         self.assertEqual((rc, out), (0, "configuration OK\n"), err)
+        # hapwatch ctl as an ExecStop or ExecStartPost: its errors too.
+        sock = os.path.join(CONF_DIR, "no-such-admin.sock")
+        rc, _, err = self.run_hw("ctl", "-s", sock, "status", env=journal)
+        self.assertEqual((rc, err), (3, "<3>hapwatch ctl: %s does not exist: "
+                                     "is hapwatch running, with an admin "
+                                     "listener there?\n" % sock))
 
     def test_good_files(self):
         files = sorted(glob.glob(os.path.join(CONF_DIR, "good-*.json")))
