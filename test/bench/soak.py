@@ -117,7 +117,7 @@ def hw_config(hap, ports, v):
 def run(env, duration):
     b = H.Backends(env)
     bports = b.add_many("s", 3)
-    hap = H.HAProxy(env, H.stats_backend(
+    hap = H.HAProxy(env, H.hap_backend(
         "app", bports, check="check inter 200ms fall 1 rise 1")).start()
     ports = {k: env.port() for k in ("http", "agent", "tcp", "admin",
                                      "agent2")}

@@ -157,7 +157,7 @@ log_lines = H.log_lines
 def minimal_haproxy(case, backend_ports, name="haproxy", extra=""):
     """A real HAProxy with backend `app` on backend_ports (100ms checks),
     started; `extra` is appended to its config (e.g. a listen stats)."""
-    return case.haproxy(H.stats_backend("app", backend_ports) + extra,
+    return case.haproxy(H.hap_backend("app", backend_ports) + extra,
                         name=name).start()
 
 

@@ -567,7 +567,7 @@ class Prober:
 
 # ---- HAProxy -------------------------------------------------------------
 
-def stats_backend(name, ports, prefix="s", check="check inter 100ms fall 1 rise 1",
+def hap_backend(name, ports, prefix="s", check="check inter 100ms fall 1 rise 1",
                 backups=(), options=("option httpchk GET /",), extra=""):
     """A backend section: one server per port (named prefix1, prefix2...),
     then backup servers b1, b2... on `backups`."""

@@ -80,7 +80,7 @@ class AbuseTest(H.Case):
         env = self.env
         self.b = self.backends()
         ports = self.b.add_many("s", 2)
-        body = H.stats_backend("app", ports)
+        body = H.hap_backend("app", ports)
         if control:
             self.control_port = env.port()
             body += ("frontend control\n    bind 127.0.0.1:%d\n"

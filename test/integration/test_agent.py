@@ -23,7 +23,7 @@ class AgentTest(H.Case):
         ports = self.b.add_many("s", 3)
         self.fe_port = env.port()
         self.lower = self.haproxy(
-            H.stats_backend("app", ports) +
+            H.hap_backend("app", ports) +
             "frontend fe_node\n    bind 127.0.0.1:%d\n"
             "    default_backend app\n" % self.fe_port, name="lower").start()
         self.ag = env.port()		# bound to service web

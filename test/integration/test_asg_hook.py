@@ -166,7 +166,7 @@ class AsgHookTest(H.Case):
         nothing to watch has let go."""
         self.fake("state", "Terminating:Wait")
         b = self.backends()
-        hap = self.haproxy(H.stats_backend("app", b.add_many("s", 1))).start()
+        hap = self.haproxy(H.hap_backend("app", b.add_many("s", 1))).start()
         # The hook finds the fakes first on PATH, as it would the real
         # ones.
         wrapper = U.write_script(self.env.path("hook.sh"), "#!/bin/sh\n"

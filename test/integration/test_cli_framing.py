@@ -226,10 +226,10 @@ class CLIFramingTest(H.Case):
         up = b.add_many("u", 2)
         closed = [self.env.port()]
         hap = self.haproxy(
-            H.stats_backend("a", up, check="") +
-            H.stats_backend("b", up[:1] + closed,
+            H.hap_backend("a", up, check="") +
+            H.hap_backend("b", up[:1] + closed,
                           check="check inter 100ms fall 1 rise 1") +
-            H.stats_backend("c", closed,
+            H.hap_backend("c", closed,
                           check="check inter 100ms fall 1 rise 1"),
             nbsrv=("a", "b", "c")).start()
         wait_for(lambda: hap.row("b", "s2")["status"] == "DOWN" and
@@ -293,7 +293,7 @@ class CLIFramingTest(H.Case):
         b = self.backends()
         port = b.add("u")
         names = [long_name(i) for i in range(n)]
-        hap = self.haproxy("".join(H.stats_backend(nm, [port, port], check="")
+        hap = self.haproxy("".join(H.hap_backend(nm, [port, port], check="")
                                    for nm in names), nbsrv=names).start()
         for i, nm in enumerate(names):
             if i % 4 in (0, 1):
@@ -378,7 +378,7 @@ class CLIFramingTest(H.Case):
     # ---- HAProxy's own bound: its 16 KiB buffer ----
 
     def test_haproxy_line_bound(self):
-        hap = self.haproxy(H.stats_backend("a", [self.env.port()],
+        hap = self.haproxy(H.hap_backend("a", [self.env.port()],
                                          check="")).start()
         cmd = b";show stat a 2 -1"
         # The longest line HAProxy's 16 KiB buffer takes: 16,383 bytes and

@@ -25,7 +25,7 @@ class ConnErrorsTest(H.Case):
         super().setUp()
         env = self.env
         b = self.backends()
-        hap = self.haproxy(H.stats_backend("app", b.add_many("s", 1))).start()
+        hap = self.haproxy(H.hap_backend("app", b.add_many("s", 1))).start()
         self.http = env.port()
         self.http_pp = env.port()
         self.tcp_pp = env.port()

@@ -36,7 +36,7 @@ FALL, INTER, QUIET = 2, 0.5, 2.0
 
 
 def node_body(fe_port, app_ports):
-    return H.stats_backend("app", app_ports) + """
+    return H.hap_backend("app", app_ports) + """
 frontend fe_main
     bind 127.0.0.1:%d
     default_backend app
@@ -344,7 +344,7 @@ class DrainTest(H.Case):
             f.write("{ not json")
         env = self.env
         b = self.backends()
-        hap = self.haproxy(H.stats_backend("app", b.add_many("s", 1))).start()
+        hap = self.haproxy(H.hap_backend("app", b.add_many("s", 1))).start()
         health = env.port()
         hw = self.hapwatch({
             "haproxy": {"stats": hap.stats_url, "interval": "100ms",

@@ -20,8 +20,8 @@ class ELBTest(H.Case):
         self.b = self.backends()
         web = self.b.add_many("w", 3)
         api = self.b.add_many("a", 2)
-        self.hap = self.haproxy(H.stats_backend("webapp", web) +
-                                H.stats_backend("api", api)).start()
+        self.hap = self.haproxy(H.hap_backend("webapp", web) +
+                                H.hap_backend("api", api)).start()
         self.port = env.port()		# plain health listener
         self.port_codes = env.port()	# custom codes
         self.port_cwd = env.port()	# close_when_down

@@ -27,7 +27,7 @@ class EventsTest(H.Case):
 
     def start_world(self, admin_max=None):
         self.b = self.backends()
-        self.hap = self.haproxy(H.stats_backend("app",
+        self.hap = self.haproxy(H.hap_backend("app",
                                               self.b.add_many("s", 2))).start()
         self.port = self.env.port()
         self.poll_port = self.env.port()

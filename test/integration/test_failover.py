@@ -70,7 +70,7 @@ class FailoverTest(H.Case):
         a = Node()
         a.b = self.backends()
         ports = a.b.add_many("a", 2)
-        a.hap = self.haproxy(H.stats_backend("app", ports),
+        a.hap = self.haproxy(H.hap_backend("app", ports),
                              name="haproxy-active").start()
         a.port = self.env.port()
         a.hw = self.hapwatch({
@@ -87,7 +87,7 @@ class FailoverTest(H.Case):
         s = Node()
         s.b = self.backends()
         ports = s.b.add_many("b", 1)
-        s.hap = self.haproxy(H.stats_backend("app", ports),
+        s.hap = self.haproxy(H.hap_backend("app", ports),
                              name="haproxy-standby").start()
         s.port = self.env.port()
         s.runs = self.env.path("takeover-runs")
@@ -586,7 +586,7 @@ class EipHookTest(H.Case):
         else took it and AWS refuses -> hapwatch logs the failure."""
         # The active node.
         b = self.backends()
-        hap_a = self.haproxy(H.stats_backend("webapp", b.add_many("a", 1)),
+        hap_a = self.haproxy(H.hap_backend("webapp", b.add_many("a", 1)),
                              name="haproxy-active").start()
         port_a = self.env.port()
         hw_a = self.hapwatch({
@@ -600,7 +600,7 @@ class EipHookTest(H.Case):
                  "the active to be up")
         # The standby: the example, with loopback addresses.
         conf = U.load_jsonc(EXAMPLE)
-        hap_s = self.haproxy(H.stats_backend("webapp", b.add_many("s", 1)),
+        hap_s = self.haproxy(H.hap_backend("webapp", b.add_many("s", 1)),
                              name="haproxy-standby").start()
         conf["haproxy"].update(stats=hap_s.stats_url, interval="100ms",
                                settle="0s")

@@ -63,8 +63,8 @@ class FaultsTest(H.Case):
         up_ports = self.b.add_many("s", 2)
         dead_ports = [env.port(), env.port()]	# nothing listens there
         self.hap = self.haproxy(
-            H.stats_backend("app", up_ports) +
-            H.stats_backend("deadbe", dead_ports, prefix="d")).start()
+            H.hap_backend("app", up_ports) +
+            H.hap_backend("deadbe", dead_ports, prefix="d")).start()
         wait_for(lambda: all(r["status"] == "DOWN" for r in
                              self.hap.show_stat("deadbe 4 -1")), H.T_STATE,
                  "HAProxy to see deadbe's servers DOWN")

@@ -17,7 +17,7 @@ class FrontendOutageTest(H.Case):
     def test_outage_logged_once_each_way(self):
         env = self.env
         b = self.backends()
-        body = H.stats_backend("app", b.add_many("s", 1)) + FE_BODY % env.port()
+        body = H.hap_backend("app", b.add_many("s", 1)) + FE_BODY % env.port()
         hap = self.haproxy(body).start()
         hw = self.hapwatch({
             "haproxy": {"stats": hap.stats_url, "interval": "50ms",

@@ -68,7 +68,7 @@ class Ipv6Test(H.Case):
         p_stats, p_fe, p_http, p_pp, p_agent, p_tcp = (
             v6_port(env) for _ in range(6))
         hap = self.haproxy(
-            H.stats_backend("app", ports) +
+            H.hap_backend("app", ports) +
             "frontend fe_main\n    bind ipv6@::1:%d\n"
             "    default_backend app\n" % p_fe,
             global_extra="    stats socket ipv6@::1:%d level admin" %

@@ -98,7 +98,7 @@ class KeepalivedTest(H.Case):
         n.track = env.path("%s.track" % n.name)
         n.b = U.NsBackends(env, n.ns, 18081)
         ports = n.b.add_many("s", 2)
-        n.hap = U.NsHAProxy(env, H.stats_backend("webapp", ports), n.ns,
+        n.hap = U.NsHAProxy(env, H.hap_backend("webapp", ports), n.ns,
                             name="haproxy-" + n.name).start()
         conf = U.load_jsonc(EX_HW)
         conf["haproxy"].update(stats=n.hap.stats_url, interval="100ms",

@@ -13,7 +13,7 @@ class LivenessTest(H.Case):
     def test_livez_and_readyz(self):
         env = self.env
         b = self.backends()
-        hap = self.haproxy(H.stats_backend("webapp", b.add_many("s", 1)))
+        hap = self.haproxy(H.hap_backend("webapp", b.add_many("s", 1)))
         hap.start()
         port = env.port()
         hw = self.hapwatch({

@@ -63,7 +63,7 @@ class MasterTest(H.Case):
     def start_world(self, master=None, notify=()):
         self.b = self.backends()
         self.ports = self.b.add_many("s", 2)
-        self.body = H.stats_backend("app", self.ports)
+        self.body = H.hap_backend("app", self.ports)
         self.hap = MasterWorker(self.env, self.body).start()
         self.health = self.env.port()
         self.hw = self.hapwatch({
@@ -224,7 +224,7 @@ class MasterFaultsTest(H.Case):
     def test_missing_refused_slow_garbage(self):
         env = self.env
         b = self.backends()
-        hap = self.haproxy(H.stats_backend("app", b.add_many("s", 1))).start()
+        hap = self.haproxy(H.hap_backend("app", b.add_many("s", 1))).start()
         for mode, reason in (("missing", "connect"), ("refused", "connect"),
                              ("slow", "timeout"), ("garbage", "garbled")):
             with self.subTest(mode=mode):

@@ -26,8 +26,8 @@ class MetricsTest(H.Case):
         self.b = self.backends()
         app = self.b.add_many("a", 3)
         api = self.b.add_many("p", 2)
-        self.hap = self.haproxy(H.stats_backend("app", app) +
-                                H.stats_backend("api", api)).start()
+        self.hap = self.haproxy(H.hap_backend("app", app) +
+                                H.hap_backend("api", api)).start()
         self.ag = env.port()
         self.tcp_web = env.port()
         self.tcp_ghost = env.port()

@@ -43,7 +43,7 @@ class NbsrvDiffTest(H.Case):
         body = ""
         for be in BACKENDS:
             opts = ("option allbackups",) if be == "b_all" else ()
-            body += H.stats_backend(be, [env.port() for _ in ACTIVES],
+            body += H.hap_backend(be, [env.port() for _ in ACTIVES],
                                   check="", backups=[env.port()
                                                      for _ in BACKUPS],
                                   options=opts)
@@ -186,7 +186,7 @@ class NbsrvDiffTest(H.Case):
         bck = b.add_many("b", 2)
         names = ["s1", "s2", "s3", "b1", "b2"]
         self.hap = self.haproxy(
-            H.stats_backend("chk", act, backups=bck,
+            H.hap_backend("chk", act, backups=bck,
                           check="check inter 100ms fall 2 rise 2"),
             nbsrv=["chk"]).start()
         self.hw = self.hapwatch({

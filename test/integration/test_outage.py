@@ -31,7 +31,7 @@ class OutageTest(H.Case):
             ports = self.b.add_many("s", 2)
         else:
             ports = [env.port(), env.port()]	# nothing listens there
-        self.hap = self.haproxy(H.stats_backend(
+        self.hap = self.haproxy(H.hap_backend(
             "app", ports, check="check inter %s fall 1 rise 1" %
             check_inter)).start()
         self.port = env.port()

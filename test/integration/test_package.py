@@ -600,7 +600,7 @@ class PackageTest(H.Case):
         backends = self.backends()
         app = backends.add("app")
         with open(self.env.path("backend.cfg"), "w") as f:
-            f.write(H.stats_backend("be_app", [app]))
+            f.write(H.hap_backend("be_app", [app]))
         http_port, agent_port = self.env.port(), self.env.port()
         run = RootRun(self.env, root, [deb, self.env.dir, http_port,
                                        agent_port])

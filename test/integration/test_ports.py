@@ -21,7 +21,7 @@ class PortsTest(H.Case):
         ports = self.b.add_many("s", 2)
         self.fe = env.port()
         self.hap = self.haproxy(
-            H.stats_backend("app", ports) +
+            H.hap_backend("app", ports) +
             "frontend fe_main\n    bind 127.0.0.1:%d\n"
             "    default_backend app\n" % self.fe).start()
         self.tcp = env.port()

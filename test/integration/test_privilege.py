@@ -90,7 +90,7 @@ class PrivilegeTest(H.Case):
         ports = self.b.add_many("s", 2)
         self.user_sock = env.path("user.sock")
         self.hap = self.haproxy(
-            H.stats_backend("app", ports),
+            H.hap_backend("app", ports),
             global_extra="    stats socket %s mode 666 level user" %
             self.user_sock).start()
         self.port = low_port(self.held)

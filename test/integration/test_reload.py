@@ -31,7 +31,7 @@ class ReloadTest(H.Case):
         env = self.env
         self.b = self.backends()
         ports = self.b.add_many("s", 2)
-        self.hap = self.haproxy(H.stats_backend("app", ports)).start()
+        self.hap = self.haproxy(H.hap_backend("app", ports)).start()
         self.health = env.port()
         self.admin = env.port()
         conf = self.config(self.health, extra=False)

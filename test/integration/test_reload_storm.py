@@ -39,7 +39,7 @@ class ReloadStormTest(H.Case):
         self.b = self.backends()
         ports = self.b.add_many("s", 2) if up else [env.port(), env.port()]
         cls = R.MasterWorkerHAProxy if master_worker else H.HAProxy
-        self.hap = cls(env, H.stats_backend(
+        self.hap = cls(env, H.hap_backend(
             "app", ports, check="check inter %s fall 1 rise 1" %
             CHECK_INTER)).start()
         if not up:
@@ -137,7 +137,7 @@ class ReloadStormTest(H.Case):
         not one 200."""
         env = self.env
         sp = env.port()
-        self.hap = self.haproxy(H.stats_backend(
+        self.hap = self.haproxy(H.hap_backend(
             "app", [env.port(), env.port()],
             check="check inter %s fall 1 rise 1" % CHECK_INTER) +
             "listen stats\n    bind 127.0.0.1:%d\n    mode http\n"

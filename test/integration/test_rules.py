@@ -29,8 +29,8 @@ class RulesTest(H.Case):
         env = self.env
         self.b = self.backends()
         self.hap = self.haproxy(
-            H.stats_backend("pool_a", self.b.add_many("a", 2)) +
-            H.stats_backend("pool_b", self.b.add_many("b", 3))).start()
+            H.hap_backend("pool_a", self.b.add_many("a", 2)) +
+            H.hap_backend("pool_b", self.b.add_many("b", 3))).start()
         # The db check: a listening socket of the test's own.
         self.db = socket.socket()
         self.db.bind(("127.0.0.1", 0))

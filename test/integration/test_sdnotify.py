@@ -34,7 +34,7 @@ class SdNotifyTest(H.Case):
         env = self.env
         self.b = self.backends()
         ports = self.b.add_many("s", 2)
-        self.hap = self.haproxy(H.stats_backend("app", ports)).start()
+        self.hap = self.haproxy(H.hap_backend("app", ports)).start()
         self.notify = U.NotifySocket(env.path("notify.sock"))
         self.addCleanup(self.notify.close)
         stats = self.hap.sock

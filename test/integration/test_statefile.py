@@ -29,7 +29,7 @@ class StateFileTest(H.Case):
         ports = self.b.add_many("s", 3)
         self.state = env.path("server-state")
         self.hap = self.haproxy(
-            H.stats_backend("be", ports,
+            H.hap_backend("be", ports,
                           options=("option httpchk GET /",
                                    "load-server-state-from-file global")),
             global_extra="    server-state-file %s" % self.state).start()
@@ -155,7 +155,7 @@ class StateFileTest(H.Case):
         # was asked of HAProxy).
         env = self.env
         b = self.backends()
-        hap = self.haproxy(H.stats_backend("be", b.add_many("s", 1))).start()
+        hap = self.haproxy(H.hap_backend("be", b.add_many("s", 1))).start()
         sock = env.path("admin.sock")
         self.hapwatch({
             "haproxy": {"stats": hap.stats_url, "interval": "100ms"},

@@ -30,10 +30,10 @@ USER, PASS = "hwuser", "s3cret-pass"
 class StatsHttpTest(H.Case):
 
     def hap_body(self, password=PASS):
-        return (H.stats_backend("app", [self.ports[n] for n in
+        return (H.hap_backend("app", [self.ports[n] for n in
                                       ("w1", "w2", "w3")]) +
-                H.stats_backend("api", [self.ports[n] for n in ("a1", "a2")]) +
-                H.stats_backend("bk", [self.ports["k1"]],
+                H.hap_backend("api", [self.ports[n] for n in ("a1", "a2")]) +
+                H.hap_backend("bk", [self.ports["k1"]],
                               backups=[self.ports["kb"]]) +
                 "listen stats\n"
                 "    bind 127.0.0.1:%d\n"

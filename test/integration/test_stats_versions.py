@@ -53,7 +53,7 @@ class StatsVersionsTest(H.Case):
                     "unp_down": ([closed], ()),
                     "unp_bk": ([closed], up[:1]), "unp_empty": ([], ())}
         fe = self.env.port()
-        body = "".join(H.stats_backend(be, act, check=CHK, backups=bck)
+        body = "".join(H.hap_backend(be, act, check=CHK, backups=bck)
                        for be, (act, bck) in backends.items())
         # /unp goes to unp while it is published, else to "none" (503).
         body += ("backend none\n"
@@ -123,7 +123,7 @@ class StatsVersionsTest(H.Case):
         up = b.add_many("u", 4)
         # rise 2 fall 3 (the defaults); HAProxy spreads the first checks
         # over inter: the first server at once, the others 75 s apart.
-        hap = self.haproxy(H.stats_backend("slow", up, check="check inter 5m"),
+        hap = self.haproxy(H.hap_backend("slow", up, check="check inter 5m"),
                            nbsrv=["slow"]).start()
         first = "UP -1/3" if H.haproxy_version() >= (3, 4) else "UP 1/3"
         hw = self.hapwatch({

@@ -100,7 +100,7 @@ class ValgrindTest(H.Case):
         env = self.env
         b = self.backends()
         ports = b.add_many("s", 2)
-        hap = self.haproxy(H.stats_backend("app", ports)).start()
+        hap = self.haproxy(H.hap_backend("app", ports)).start()
         port, ag, tcp, hook_port = env.port(), env.port(), env.port(), \
             env.port()
         rcv = Receiver(hook_port)
