@@ -320,6 +320,16 @@ route_find(const struct http_req *req, const char **rest, size_t *restlen)
 }
 
 bool
+admin_is_route(const char *path)
+{
+	struct http_req	 req = { .path = path, .pathlen = strlen(path) };
+	const char	*rest;
+	size_t		 restlen;
+
+	return route_find(&req, &rest, &restlen) != NULL;
+}
+
+bool
 admin_is_post(const struct http_req *req)
 {
 	const struct admin_route	*r;

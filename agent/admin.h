@@ -77,6 +77,8 @@ bool	admin_route(const struct admin_ops *ops, void *arg,
 /* The answer of a long-poll that waited: the events after since. */
 void	admin_events_answer(const struct events *events, uint64_t since,
 	    struct admin_answer *ans);
+/* Whether path is one of the admin routes (a health path may not be). */
+bool	admin_is_route(const char *path);
 /* Whether req is an admin POST (a route that takes a small body). */
 bool	admin_is_post(const struct http_req *req);
 

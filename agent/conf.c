@@ -1048,7 +1048,8 @@ conf_watches_haproxy(const struct conf *c)
 	if (c->nfrontends > 0)
 		return true;
 	for (i = 0; i < c->nservices; i++)
-		if (conf_cond_find(c->services[i].conds, c->services[i].nconds,
+		if (c->services[i].ndrain_frontends > 0 ||
+		    conf_cond_find(c->services[i].conds, c->services[i].nconds,
 		    cond_not_check, NULL))
 			return true;
 	return false;

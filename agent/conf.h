@@ -254,8 +254,9 @@ void		 conf_errors_free(struct conf_errors *errs);
 /* Whether c uses libcurl: http checks, webhooks, or the stats page. */
 bool		 conf_needs_curl(const struct conf *c);
 /* Whether c needs HAProxy's word at all: a service with a backend or
- * liveness condition, or frontends to control. Without (hapwatch as the
- * agent on an app server), no stats source is polled. */
+ * liveness condition, frontends to control, or frontends a drain
+ * watches. Without (hapwatch as the agent on an app server), no stats
+ * source is polled. */
 bool		 conf_watches_haproxy(const struct conf *c);
 
 /* Index of a service by name, or CONF_NONE. */

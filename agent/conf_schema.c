@@ -13,6 +13,7 @@
 
 #include <json-c/json.h>
 
+#include "admin.h"
 #include "conf.h"
 #include "conf_int.h"
 
@@ -519,8 +520,9 @@ cond_list(struct conf_ctx *cx, json_object *v, struct conf_cond **conds,
 		conf_err(cx, "an empty list: at least one condition is required");
 		return;
 	}
-	if (cx->cond_depth >= COND_MAX_DEPTH) {
-		conf_err(cx, "conditions nested more than %d deep",
+	/* require is depth 0; each any/at_least list one more. */
+	if (cx->cond_depth > COND_MAX_DEPTH) {
+		conf_err(cx, "more than %d levels of any/at_least",
 		    COND_MAX_DEPTH);
 		return;
 	}
@@ -546,8 +548,17 @@ h_weight_from(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 	struct conf_service	*s = target;
 	const char		*name;
 
-	if (conf_get_string(cx, v, &name))
-		s->weight_from = conf_ref_check(cx, name);
+	if (!conf_get_string(cx, v, &name))
+		return;
+	s->weight_from = conf_ref_check(cx, name);
+	/* Only these give a weight: an http or tcp check would leave the
+	 * agent at "up 1%" for good. */
+	if (s->weight_from != CONF_NONE &&
+	    cx->c->checks[s->weight_from].kind != CHECK_LOAD &&
+	    cx->c->checks[s->weight_from].kind != CHECK_EXEC)
+		conf_err(cx, "check %s gives no weight: use a \"load\" check, "
+		    "or an \"exec\" check that prints \"66%%\" or "
+		    "\"weight:66\"", conf_quote(cx, name));
 }
 
 static const struct conf_key let_go_keys[] = {
@@ -845,8 +856,7 @@ listen_check_routes(struct conf_ctx *cx, const struct conf_listen *l)
 
 	for (i = 0; i < l->npaths; i++) {
 		p = l->paths[i].path;
-		if (strcmp(p, "/status") != 0 && strcmp(p, "/metrics") != 0 &&
-		    strncmp(p, "/services/", 10) != 0)
+		if (!admin_is_route(p))
 			continue;
 		mark = conf_path_key(cx, "paths");
 		(void)conf_path_key(cx, p);

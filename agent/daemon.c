@@ -456,7 +456,7 @@ daemon_drain_names(const struct conf *c, size_t i)
 
 /* A drain begins or ends with service i's override. True if it did. */
 static bool
-daemon_drain_sync(struct daemon *d, size_t i)
+daemon_drain_sync(struct daemon *d, size_t i, bool restored)
 {
 	bool			 want = d->svcs[i].override == OVR_DRAIN;
 	struct drain_watch	 w;
@@ -467,7 +467,11 @@ daemon_drain_sync(struct daemon *d, size_t i)
 	if (want) {
 		names = daemon_drain_names(d->conf, i);
 		daemon_drain_watch(d->conf, i, &w, names);
-		d->drains[i] = drain_begin(i, &w, d->probers, mono_ms());
+		/* Kept across a restart: let go then, or watching anew (no
+		 * prober is known yet). */
+		d->drains[i] = restored ? drain_resume(i, &w, d->probers,
+		    mono_ms(), d->svcs[i].ovr.let_go) : drain_begin(i, &w,
+		    d->probers, mono_ms());
 		free(names);
 	} else {
 		drain_end(d->drains[i], d->probers);
@@ -503,6 +507,9 @@ daemon_judge_drains(struct daemon *d)
 			continue;
 		log_notice("service %s: the drain has %s", d->svcs[i].conf->name,
 		    drain_summary(d->drains[i]));
+		/* Kept with the override: a restart does not undo it. */
+		d->svcs[i].ovr.let_go = drain_let_go_at(d->drains[i]);
+		ovfile_save(d->ovfile, d->conf, d->svcs);
 		daemon_event(d, EV_LET_GO, d->svcs[i].conf->name, NULL, NULL,
 		    drain_summary(d->drains[i]), d->svcs[i].ovr.by, NULL);
 		daemon_queue(d, "let_go", i, "drain", false,
@@ -607,7 +614,7 @@ daemon_override(struct daemon *d, size_t idx, const struct override_req *rq,
 			continue;
 		}
 		daemon_override_one(d, i, rq);
-		drains |= daemon_drain_sync(d, i);
+		drains |= daemon_drain_sync(d, i, false);
 		done++;
 	}
 	if (drains)
@@ -678,7 +685,7 @@ daemon_restore_overrides(struct daemon *d)
 			daemon_event_override(d, &d->svcs[i], OVR_DRAIN, &info,
 			    "the overrides file was unreadable");
 			(void)svc_set_override(&d->svcs[i], OVR_DRAIN, &info);
-			(void)daemon_drain_sync(d, i);
+			(void)daemon_drain_sync(d, i, true);
 		}
 		log_errx("overrides: every service is drained until an "
 		    "operator says ready");
@@ -708,7 +715,7 @@ daemon_restore_overrides(struct daemon *d)
 		daemon_event_override(d, &d->svcs[idx], e[i].o, &e[i].info,
 		    "kept across the restart");
 		(void)svc_set_override(&d->svcs[idx], e[i].o, &e[i].info);
-		(void)daemon_drain_sync(d, idx);
+		(void)daemon_drain_sync(d, idx, true);
 	}
 	free(e);
 	ovfile_save(d->ovfile, d->conf, d->svcs);
@@ -1611,6 +1618,7 @@ daemon_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 {
 	static const int	 sigs[] = { SIGTERM, SIGINT, SIGHUP };
 	struct daemon		*d = xcalloc(1, sizeof(*d));
+	char			 why[SVC_REASON_MAX];
 	size_t			 i;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -1635,6 +1643,10 @@ daemon_new(struct conf *conf, const char *path, const struct conf_overrides *ov)
 	d->drain_ev = evtimer_new(d->base, daemon_drain_cb, d);
 	d->until_ev = evtimer_new(d->base, daemon_until_cb, d);
 	d->ovfile = ovfile_new(d->base, conf_state_dir(conf));
+	/* The history starts here: before the overrides a restart kept. */
+	snprintf(why, sizeof(why), "hapwatch %s, %s", HW_VERSION,
+	    d->conf_path != NULL ? d->conf_path : "the built-in config");
+	daemon_event(d, EV_START, NULL, NULL, NULL, why, NULL, NULL);
 	daemon_restore_overrides(d);
 	daemon_arm_until(d);
 	for (i = 0; i < ARRAY_SIZE(sigs); i++) {
@@ -1680,13 +1692,6 @@ daemon_run(struct daemon *d)
 	if (d->master != NULL)
 		master_start(d->master);
 	probeset_start(d->probes);
-	{
-		char	why[SVC_REASON_MAX];
-
-		snprintf(why, sizeof(why), "hapwatch %s, %s", HW_VERSION,
-		    d->conf_path != NULL ? d->conf_path : "the built-in config");
-		daemon_event(d, EV_START, NULL, NULL, NULL, why, NULL, NULL);
-	}
 	if (d->poller != NULL)
 		log_notice("hapwatch %s started: %zu services, %zu listeners, "
 		    "stats %s", HW_VERSION, d->nsvcs, d->nlisteners,

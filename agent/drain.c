@@ -29,6 +29,8 @@ struct drain {
 	struct conf_let_go	 lg;
 	bool			 tcp;
 	int64_t			 began;		/* mono ms */
+	int64_t			 discover_until; /* mono ms; 0: none (see
+						  * drain_resume) */
 	struct dprober		*probers;
 	size_t			 nprobers;
 	struct dfront		*fronts;
@@ -44,6 +46,7 @@ struct drain {
 static const char *const kind_names[] = {
 	[DRAIN_HTTP] = "http", [DRAIN_AGENT] = "agent",
 	[DRAIN_FRONTEND] = "frontend", [DRAIN_TCP] = "tcp",
+	[DRAIN_RESTART] = "restart",
 };
 
 const char *
@@ -78,27 +81,62 @@ drain_set_fronts(struct drain *d, const struct drain_watch *w)
 	free(old);
 }
 
-struct drain *
-drain_begin(size_t svc, const struct drain_watch *w, struct probers *p,
-    int64_t now)
+/* Take the probers of svc that p watches now as the drain's. */
+static void
+drain_take_probers(struct drain *d, const struct probers *p)
 {
-	struct drain		*d = xcalloc(1, sizeof(*d));
 	const struct prober	*watched[DRAIN_MAX_ITEMS];
 	size_t			 i;
+
+	d->nprobers = probers_watched(p, d->svc, watched, DRAIN_MAX_ITEMS);
+	d->probers = xrealloc(d->probers, (d->nprobers + 1) *
+	    sizeof(*d->probers));
+	for (i = 0; i < d->nprobers; i++) {
+		d->probers[i].kind = watched[i]->kind;
+		d->probers[i].addr = watched[i]->addr;
+	}
+}
+
+static struct drain *
+drain_new(size_t svc, const struct drain_watch *w, int64_t now)
+{
+	struct drain	*d = xcalloc(1, sizeof(*d));
 
 	d->svc = svc;
 	d->lg = w->let_go;
 	d->tcp = w->tcp;
 	d->began = now;
-	(void)probers_watch(p, svc, now - DRAIN_PROBER_WINDOW_MS);
-	d->nprobers = probers_watched(p, svc, watched, DRAIN_MAX_ITEMS);
-	d->probers = xcalloc(d->nprobers, sizeof(*d->probers));
-	for (i = 0; i < d->nprobers; i++) {
-		d->probers[i].kind = watched[i]->kind;
-		d->probers[i].addr = watched[i]->addr;
-	}
 	drain_set_fronts(d, w);
 	d->items = xcalloc(DRAIN_MAX_ITEMS, sizeof(*d->items));
+	return d;
+}
+
+struct drain *
+drain_begin(size_t svc, const struct drain_watch *w, struct probers *p,
+    int64_t now)
+{
+	struct drain	*d = drain_new(svc, w, now);
+
+	(void)probers_watch(p, svc, now - DRAIN_PROBER_WINDOW_MS);
+	drain_take_probers(d, p);
+	return d;
+}
+
+struct drain *
+drain_resume(size_t svc, const struct drain_watch *w, struct probers *p,
+    int64_t now, int64_t let_go_wall)
+{
+	struct drain	*d = drain_new(svc, w, now);
+
+	if (let_go_wall > 0) {
+		d->let_go = true;
+		d->at_wall = let_go_wall;
+		snprintf(d->summary, sizeof(d->summary), "let go before the "
+		    "restart");
+		return d;
+	}
+	d->discover_until = now + DRAIN_PROBER_WINDOW_MS;
+	drain_take_probers(d, p);
 	return d;
 }
 
@@ -229,6 +267,34 @@ judge_tcp(struct drain *d, int64_t now, int64_t *next)
 	lower(next, d->began + d->lg.tcp);
 }
 
+/* A drain resumed after a restart: who probes in the window after it. */
+static void
+judge_restart(struct drain *d, struct probers *p, int64_t now, int64_t *next)
+{
+	struct drain_item	*it;
+
+	if (d->discover_until == 0)
+		return;
+	if (now < d->discover_until && probers_watch_more(p, d->svc,
+	    d->began) > 0)
+		drain_take_probers(d, p);
+	if ((it = item_add(d, DRAIN_RESTART, "probers after the restart")) ==
+	    NULL)
+		return;
+	if (now >= d->discover_until) {
+		it->let_go = true;
+		snprintf(it->progress, sizeof(it->progress), "watched who "
+		    "probed for %llds", (long long)DRAIN_PROBER_WINDOW_MS / 1000);
+		return;
+	}
+	snprintf(it->progress, sizeof(it->progress), "watching who probes: "
+	    "%llds of %llds", (long long)(now - d->began) / 1000,
+	    (long long)DRAIN_PROBER_WINDOW_MS / 1000);
+	/* A new prober has no news to tell: look again each second. */
+	lower(next, now + 1000 < d->discover_until ? now + 1000 :
+	    d->discover_until);
+}
+
 /* "waiting for: http 10.0.0.5 (1 of 2 refusals); ..." or the let-go. */
 static void
 drain_summarize(struct drain *d, size_t pending)
@@ -263,7 +329,7 @@ drain_summarize(struct drain *d, size_t pending)
 }
 
 bool
-drain_judge(struct drain *d, const struct probers *p,
+drain_judge(struct drain *d, struct probers *p,
     const struct stats_snapshot *snap, int64_t now, int64_t *next)
 {
 	size_t	i, pending = 0;
@@ -271,6 +337,7 @@ drain_judge(struct drain *d, const struct probers *p,
 	if (d->let_go)
 		return false;
 	d->nitems = 0;
+	judge_restart(d, p, now, next);
 	for (i = 0; i < d->nprobers; i++)
 		judge_prober(d, &d->probers[i], p, now, next);
 	for (i = 0; i < d->nfronts; i++)

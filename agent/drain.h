@@ -16,6 +16,11 @@
  *
  * The drain has let go when every item has; with nothing to watch, at
  * once. Once let go, it stays so until the drain ends.
+ *
+ * A drain kept across a restart (drain_resume) that had not let go knows
+ * no prober (the table starts empty): it watches those that probe in the
+ * DRAIN_PROBER_WINDOW_MS after the start, and does not let go before
+ * that window is over (an item "restart").
  */
 #ifndef HW_DRAIN_H
 #define HW_DRAIN_H
@@ -40,6 +45,7 @@ enum drain_kind {
 	DRAIN_AGENT,
 	DRAIN_FRONTEND,
 	DRAIN_TCP,
+	DRAIN_RESTART,		/* watching who probes after a restart */
 };
 
 struct drain_item {
@@ -61,6 +67,11 @@ struct drain_watch {
  * seen in the window before it. */
 struct drain	*drain_begin(size_t svc, const struct drain_watch *w,
 		    struct probers *p, int64_t now);
+/* Service svc's drain, kept across a restart, goes on at now: let go
+ * already at let_go_wall (wall ms), or, with 0, watching the probers that
+ * come for DRAIN_PROBER_WINDOW_MS. */
+struct drain	*drain_resume(size_t svc, const struct drain_watch *w,
+		    struct probers *p, int64_t now, int64_t let_go_wall);
 /* After a config reload: the service is svc now, watching w. */
 void		 drain_rewatch(struct drain *d, size_t svc,
 		    const struct drain_watch *w);
@@ -70,7 +81,7 @@ void		 drain_rewatch(struct drain *d, size_t svc,
  * let go (once). *next is lowered to when a judgement could change with
  * no new input (a quiet period ending, a prober overdue).
  */
-bool		 drain_judge(struct drain *d, const struct probers *p,
+bool		 drain_judge(struct drain *d, struct probers *p,
 		    const struct stats_snapshot *snap, int64_t now, int64_t *next);
 /* The drain ends (the service is ready, or in maint): unwatch, free. */
 void		 drain_end(struct drain *d, struct probers *p);

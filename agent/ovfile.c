@@ -78,6 +78,9 @@ ovfile_render(const struct conf *conf, const struct svc *svcs)
 		    json_object_new_string(svc_override_name(s->override)));
 		json_object_object_add(o, "since", json_time(s->ovr.since));
 		json_object_object_add(o, "until", json_time(s->ovr.until));
+		if (s->override == OVR_DRAIN)
+			json_object_object_add(o, "let_go",
+			    json_time(s->ovr.let_go));
 		json_object_object_add(o, "by", json_object_new_string(
 		    s->ovr.by[0] != '\0' ? s->ovr.by : "operator"));
 		json_object_object_add(o, "route",
@@ -142,7 +145,9 @@ parse_entry(const char *name, json_object *o, struct ovfile_entry *e,
 	if (!parse_time(json_object_object_get_ex(o, "since", &v) ? v : NULL,
 	    &e->info.since) ||
 	    !parse_time(json_object_object_get_ex(o, "until", &v) ? v : NULL,
-	    &e->info.until)) {
+	    &e->info.until) ||
+	    !parse_time(json_object_object_get_ex(o, "let_go", &v) ? v : NULL,
+	    &e->info.let_go)) {
 		snprintf(err, errlen, "overrides.%s: a time that is not "
 		    "YYYY-MM-DDTHH:MM:SSZ", name);
 		return false;

@@ -8,8 +8,12 @@
  *   { "version": 1,
  *     "overrides": { "web": { "override": "drain",
  *                             "since": "2026-12-02T10:00:00Z",
- *                             "until": null, "by": "operator",
+ *                             "until": null, "let_go": null,
+ *                             "by": "operator",
  *                             "route": "unix:/run/hapwatch/admin.sock" } } }
+ *
+ * A drain's let_go says when it let go (null: not yet): a drain restored
+ * at start that had let go has, and one that had not watches anew.
  *
  * A file that cannot be read or parsed is renamed aside
  * (overrides.json.bad) and reported: the daemon then drains every

@@ -276,6 +276,23 @@ probers_watch(struct probers *p, size_t svc, int64_t since)
 	return n;
 }
 
+size_t
+probers_watch_more(struct probers *p, size_t svc, int64_t since)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < p->n; i++) {
+		struct prober *e = &p->e[i].p;
+
+		if (e->svc != svc || e->watched || e->last_seen < since ||
+		    e->probes < 2)
+			continue;
+		e->watched = true;
+		n++;
+	}
+	return n;
+}
+
 void
 probers_unwatch(struct probers *p, size_t svc)
 {

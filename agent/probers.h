@@ -70,6 +70,11 @@ void		 probers_seen(struct probers *p, size_t svc,
  * one-off connection is not one), their refusals counted from now.
  * Returns how many. */
 size_t		 probers_watch(struct probers *p, size_t svc, int64_t since);
+/* Watch too every prober of svc not watched yet, seen since `since` more
+ * than once, its refusals as they stand (a drain restored at start: each
+ * answer since the start refused it). Returns how many were added. */
+size_t		 probers_watch_more(struct probers *p, size_t svc,
+		    int64_t since);
 /* The drain of svc ended: watch its probers no more. */
 void		 probers_unwatch(struct probers *p, size_t svc);
 /* The watched probers of svc, in table order (the pointers are valid

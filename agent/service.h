@@ -31,6 +31,8 @@ struct svc_override_info {
 	char		route[128];	/* the admin listener it came through */
 	int64_t		since;
 	int64_t		until;		/* 0: until lifted */
+	int64_t		let_go;		/* a drain's: when it let go, 0 not
+					 * yet (kept across restarts) */
 };
 
 /* One evaluated condition, as /status shows it. */

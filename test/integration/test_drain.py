@@ -338,6 +338,52 @@ class DrainTest(H.Case):
         self.hw.wait_state("web", "up")
         self.hw.stop()
 
+    def test_restored_drain_does_not_let_go_blind(self):
+        """A drain kept across a restart: one that had let go stays so (no
+        second let_go event, no hook run twice); one that had not knows no
+        prober after the start, so it watches those that come, and does not
+        let go before its window after the start is over."""
+        self.start_node(frontends=False)
+        prober = H.Prober(self.health, HEALTH, interval=0.1).start()
+        self.addCleanup(prober.stop)
+        wait_for(lambda: any(p["probes"] >= 2 for p in
+                             self.hw.status()["probers"]),
+                 H.T_STATE, "the prober to be known")
+        rc, out, _ = U.ctl(self.sock, "drain", "--wait", "--timeout", "20s",
+                           "web")
+        self.assertEqual(rc, 0, out)
+        with open(self.overrides_file()) as f:
+            saved = json.load(f)["overrides"]["web"]
+        self.assertIsNotNone(saved["let_go"])
+        self.hw.stop()
+        self.hw.start()
+        d = self.hw.service("web")["drain"]
+        self.assertEqual((d["let_go"], d["summary"]),
+                         (True, "let go before the restart"))
+        self.hw.wait_fresh_poll()
+        st, _, body = U.unix_http(self.sock, "GET", "/events")
+        self.assertEqual([e["event"] for e in json.loads(body)
+                          if e["event"] == "let_go"], [])
+
+        # The file says: drained, not let go. The prober goes on.
+        self.hw.stop()
+        saved["let_go"] = None
+        U.write_json(self.overrides_file(), {"version": 1,
+                                             "overrides": {"web": saved}})
+        self.hw.start()
+
+        def prober_done():
+            d = self.hw.service("web")["drain"]
+            return d if any(i["kind"] == "http" for i in d["done"]) else None
+        d = wait_for(prober_done, H.T_STATE,
+                     "the prober that came after the start to let go")
+        self.assertFalse(d["let_go"], d)
+        self.assertEqual([i["kind"] for i in d["pending"]], ["restart"], d)
+        self.assertRegex(d["pending"][0]["progress"],
+                         r"^watching who probes: \d+s of 300s$")
+        self.assertRegex(d["summary"], r"^waiting for 1 of 2: restart ")
+        self.hw.stop()
+
     def test_unreadable_overrides_file(self):
         os.makedirs(os.environ["STATE_DIRECTORY"], exist_ok=True)
         with open(self.overrides_file(), "w") as f:

@@ -885,6 +885,43 @@ test_misc(void **state)
 	conf_errors_free(NULL);
 }
 
+/* Agent mode: HAProxy is watched only when something needs its word. */
+static void
+test_watches_haproxy(void **state)
+{
+	static const struct {
+		const char	*services;
+		const char	*extra;
+		bool		 watched;
+	} cases[] = {
+		{ "\"a\": {\"require\": [{\"check\": \"c\"}]}", "", false },
+		{ "\"a\": {\"require\": [{\"any\": [{\"check\": \"c\"},"
+		  " {\"at_least\": 1, \"of\": [{\"check\": \"c\"}]}]}]}", "",
+		  false },
+		{ "\"a\": {\"require\": [{\"any\": [{\"check\": \"c\"},"
+		  " {\"at_least\": 1, \"of\": [{\"backend\": \"b\"}]}]}]}", "",
+		  true },
+		{ "\"a\": {\"require\": [{\"haproxy\": \"alive\"}]}", "", true },
+		{ "\"a\": {\"require\": [{\"check\": \"c\"}],"
+		  " \"drain_frontends\": [\"fe\"]}", "", true },
+		{ "\"a\": {\"require\": [{\"check\": \"c\"}]}",
+		  ", \"frontends\": {\"fe\": \"a\"}", true },
+	};
+	struct conf	*c;
+	char		 text[1024];
+	size_t		 i;
+
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		snprintf(text, sizeof(text), "{\"checks\": {\"c\": {\"tcp\": "
+		    "\"127.0.0.1:1\"}}, \"services\": {%s}%s}", cases[i].services,
+		    cases[i].extra);
+		c = load_str_ok(text, NULL);
+		if (conf_watches_haproxy(c) != cases[i].watched)
+			fail_msg("case %zu: %s", i, text);
+		conf_free(c);
+	}
+}
+
 int
 main(void)
 {
@@ -912,6 +949,7 @@ main(void)
 		cmocka_unit_test(test_cannot_read),
 		cmocka_unit_test(test_did_you_mean),
 		cmocka_unit_test(test_misc),
+		cmocka_unit_test(test_watches_haproxy),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
