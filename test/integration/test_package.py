@@ -5,8 +5,9 @@ Debian 12 and Debian 13:
 
 * dpkg-deb -c lists the binary, the unit (under /usr/lib, nothing under the
   aliased /lib, /bin, /sbin), the sysusers file, the config, both man pages
-  (gzip'd), the copyright, the changelog and every example (conf/examples,
-  conf/haproxy, conf/hooks);
+  (gzip'd), the copyright, the changelog, every example (conf/examples,
+  conf/haproxy, conf/hooks), and the Prometheus rules and the Grafana
+  dashboard under /usr/share/hapwatch (conf/prometheus, conf/grafana);
 * dpkg-deb -I: package name, version from CMakeLists.txt's project(),
   dpkg's architecture, Depends exactly as dpkg-shlibdeps computes it for
   the packaged binary (libc6, libevent, json-c), plus the package of the
@@ -307,6 +308,14 @@ class PackageTest(H.Case):
                     rel = os.path.relpath(os.path.join(d, n), top)
                     exe = os.access(os.path.join(d, n), os.X_OK)
                     want[dest + rel] = "-rwxr-xr-x" if exe else "-rw-r--r--"
+        share = "/usr/share/hapwatch/"
+        for sub in ("prometheus", "grafana"):
+            top = os.path.join(conf, sub)
+            for n in os.listdir(top):
+                want[share + sub + "/" + n] = "-rw-r--r--"
+        self.assertIn(share + "prometheus/hapwatch.rules.yml", want)
+        self.assertIn(share + "prometheus/hapwatch.rules.test.yml", want)
+        self.assertIn(share + "grafana/hapwatch.json", want)
         self.assertIn(ex + "haproxy/server-state.cfg", want)
         self.assertIn(ex + "haproxy/log-trigger.cfg", want)
         self.assertIn(ex + "haproxy/haproxy.service.d/hapwatch-state.conf",
@@ -323,7 +332,7 @@ class PackageTest(H.Case):
             if mode.startswith("d"):
                 continue
             self.assertRegex(path, r"^/(usr/(bin|lib/sysusers\.d|lib/systemd/"
-                             r"system|share/(man|doc/hapwatch))|etc/"
+                             r"system|share/(man|doc/hapwatch|hapwatch))|etc/"
                              r"hapwatch)(/|$)", path)
 
     def test_control(self):
