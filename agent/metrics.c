@@ -303,9 +303,12 @@ render_stats(const struct view *v, const struct metrics *m, struct sbuf *out)
 	render_backend_gauge(out, h->snap, "hapwatch_backend_servers",
 	    "Configured active servers of the backend, where known.",
 	    BE_SERVERS);
-	head(out, "hapwatch_stats_up", "gauge",
-	    "1 while HAProxy's stats are fresh (within grace).");
-	sbuf_printf(out, "hapwatch_stats_up %d\n", h->fresh);
+	/* Agent mode polls nothing: no stats_up to say 0 for good. */
+	if (h->polled) {
+		head(out, "hapwatch_stats_up", "gauge",
+		    "1 while HAProxy's stats are fresh (within grace).");
+		sbuf_printf(out, "hapwatch_stats_up %d\n", h->fresh);
+	}
 	head(out, "hapwatch_stats_poll_duration_seconds", "histogram",
 	    "Time from sending a stats poll to its complete reply.");
 	for (i = 0; i < METRICS_POLL_NBUCKETS; i++) {
@@ -336,6 +339,11 @@ render_stats(const struct view *v, const struct metrics *m, struct sbuf *out)
 	sbuf_printf(out, "hapwatch_haproxy_reload_failures_total %llu\n",
 	    (unsigned long long)m->counters[MC_HAPROXY_RELOAD_FAILURES]);
 	if (v->haproxy.master != NULL) {
+		head(out, "hapwatch_master_up", "gauge",
+		    "1 while HAProxy's master CLI answers (its last poll did).");
+		sbuf_printf(out, "hapwatch_master_up %d\n",
+		    v->haproxy.master_proc != NULL &&
+		    v->haproxy.master_error == POLL_OK);
 		head(out, "hapwatch_master_errors_total", "counter",
 		    "Failed polls of HAProxy's master CLI, by reason.");
 		for (i = 1; i < POLL_NERRORS; i++)
