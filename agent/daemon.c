@@ -180,14 +180,10 @@ daemon_log_transition(const struct svc *s, enum svc_state from)
 	    svc_state_name(s->state), s->reason);
 }
 
-/* Something happened to service idx (event, from prev: a state name, or
- * "starting"): queue it for notify, which hears of it after this loop
- * turn. reason NULL: the service's. */
-static void
-daemon_queue(struct daemon *d, const char *event, size_t idx,
-    const char *prev, bool initial, const char *reason)
+/* A new entry at the end of what notify hears of after this turn. */
+static struct transition *
+daemon_pending_add(struct daemon *d)
 {
-	const struct svc	*s = &d->svcs[idx];
 	struct transition	*t;
 
 	if (d->npending == d->cappending) {
@@ -196,6 +192,20 @@ daemon_queue(struct daemon *d, const char *event, size_t idx,
 		    sizeof(*d->pending));
 	}
 	t = &d->pending[d->npending++];
+	memset(t, 0, sizeof(*t));
+	return t;
+}
+
+/* Something happened to service idx (event, from prev: a state name, or
+ * "starting"): queue it for notify, which hears of it after this loop
+ * turn. reason NULL: the service's. */
+static void
+daemon_queue(struct daemon *d, const char *event, size_t idx,
+    const char *prev, bool initial, const char *reason)
+{
+	const struct svc	*s = &d->svcs[idx];
+	struct transition	*t = daemon_pending_add(d);
+
 	t->event = event;
 	t->svc = idx;
 	t->initial = initial;
@@ -223,15 +233,8 @@ daemon_transition(struct daemon *d, size_t idx, const char *prev,
 static void
 daemon_queue_haproxy(struct daemon *d, const char *event, const char *reason)
 {
-	struct transition	*t;
+	struct transition	*t = daemon_pending_add(d);
 
-	if (d->npending == d->cappending) {
-		d->cappending = d->cappending ? d->cappending * 2 : 8;
-		d->pending = xrealloc(d->pending, d->cappending *
-		    sizeof(*d->pending));
-	}
-	t = &d->pending[d->npending++];
-	memset(t, 0, sizeof(*t));
 	t->event = event;
 	t->svc = CONF_NONE;
 	t->wall = wall_ms();

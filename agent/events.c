@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json.h>
 
 #include "events.h"
+#include "jsonw.h"
 
 struct events {
 	struct event	*ring;		/* EVENTS_MAX slots */
@@ -90,40 +90,19 @@ events_newer(const struct events *ev, uint64_t since)
 	return ev->seq != since && ev->n > 0;
 }
 
-/* RFC 3339 with milliseconds: "2026-12-02T03:12:04.250Z". */
-static json_object *
-event_time(int64_t wall)
-{
-	char		buf[40];
-	time_t		t = (time_t)(wall / 1000);
-	struct tm	tm;
-	size_t		n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, sizeof(buf) - n, ".%03dZ", (int)(wall % 1000));
-	return json_object_new_string(buf);
-}
-
-static json_object *
-str_or_null(const char *s)
-{
-	return s[0] != '\0' ? json_object_new_string(s) : NULL;
-}
-
 static json_object *
 event_json(const struct event *e)
 {
 	json_object	*o = json_object_new_object();
 
 	json_object_object_add(o, "seq", json_object_new_int64((int64_t)e->seq));
-	json_object_object_add(o, "time", event_time(e->time));
+	json_object_object_add(o, "time", jsonw_time_ms(e->time));
 	json_object_object_add(o, "event",
 	    json_object_new_string(events_kind_name(e->kind)));
-	json_object_object_add(o, "service", str_or_null(e->service));
-	json_object_object_add(o, "from", str_or_null(e->from));
-	json_object_object_add(o, "to", str_or_null(e->to));
-	json_object_object_add(o, "reason", str_or_null(e->reason));
+	json_object_object_add(o, "service", jsonw_str_or_null(e->service));
+	json_object_object_add(o, "from", jsonw_str_or_null(e->from));
+	json_object_object_add(o, "to", jsonw_str_or_null(e->to));
+	json_object_object_add(o, "reason", jsonw_str_or_null(e->reason));
 	if (e->by[0] != '\0')
 		json_object_object_add(o, "by", json_object_new_string(e->by));
 	if (e->route[0] != '\0')

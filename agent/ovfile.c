@@ -14,6 +14,7 @@
 
 #include "conf.h"
 #include "filewrite.h"
+#include "jsonw.h"
 #include "log.h"
 #include "ovfile.h"
 
@@ -47,17 +48,6 @@ ovfile_new(struct event_base *base, const char *dir)
 
 /* ---- the text ---- */
 
-static json_object *
-json_time(int64_t wall)
-{
-	char	buf[32];
-
-	if (wall <= 0)
-		return NULL;
-	fmt_rfc3339(wall, buf, sizeof(buf));
-	return json_object_new_string(buf);
-}
-
 char *
 ovfile_render(const struct conf *conf, const struct svc *svcs)
 {
@@ -76,11 +66,11 @@ ovfile_render(const struct conf *conf, const struct svc *svcs)
 		o = json_object_new_object();
 		json_object_object_add(o, "override",
 		    json_object_new_string(svc_override_name(s->override)));
-		json_object_object_add(o, "since", json_time(s->ovr.since));
-		json_object_object_add(o, "until", json_time(s->ovr.until));
+		json_object_object_add(o, "since", jsonw_time(s->ovr.since));
+		json_object_object_add(o, "until", jsonw_time(s->ovr.until));
 		if (s->override == OVR_DRAIN)
 			json_object_object_add(o, "let_go",
-			    json_time(s->ovr.let_go));
+			    jsonw_time(s->ovr.let_go));
 		json_object_object_add(o, "by", json_object_new_string(
 		    s->ovr.by[0] != '\0' ? s->ovr.by : "operator"));
 		json_object_object_add(o, "route",

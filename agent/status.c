@@ -8,6 +8,7 @@
 
 #include "drain.h"
 #include "fectl.h"
+#include "jsonw.h"
 #include "listener.h"
 #include "metrics.h"
 #include "ovfile.h"
@@ -19,24 +20,7 @@
 #include "status.h"
 #include "view.h"
 
-static json_object *
-json_time(int64_t wall)
-{
-	char	buf[32];
-
-	if (wall <= 0)
-		return NULL;
-	fmt_rfc3339(wall, buf, sizeof(buf));
-	return json_object_new_string(buf);
-}
-
 #define STATUS_PROBERS	64	/* shown in /status */
-
-static json_object *
-json_u64(uint64_t n)
-{
-	return json_object_new_int64((int64_t)n);
-}
 
 static json_object *
 status_reload_failure(const struct view_haproxy *h)
@@ -46,7 +30,7 @@ status_reload_failure(const struct view_haproxy *h)
 	if (h->reload_failure_wall <= 0)
 		return NULL;
 	o = json_object_new_object();
-	json_object_object_add(o, "time", json_time(h->reload_failure_wall));
+	json_object_object_add(o, "time", jsonw_time(h->reload_failure_wall));
 	json_object_object_add(o, "message",
 	    json_object_new_string(h->reload_failure));
 	return o;
@@ -73,7 +57,7 @@ status_master(const struct view *v)
 	json_object_object_add(o, "reloads", p != NULL ?
 	    json_object_new_int64(p->reloads) : NULL);
 	json_object_object_add(o, "errors",
-	    json_u64(metrics_master_errors(v->metrics)));
+	    jsonw_u64(metrics_master_errors(v->metrics)));
 	json_object_object_add(o, "last_error", h->master_error == POLL_OK ?
 	    NULL : json_object_new_string(h->master_detail));
 	return o;
@@ -101,23 +85,23 @@ status_haproxy(const struct view *v)
 		json_object_object_add(o, "uptime_sec",
 		    json_object_new_int64(h->snap->info.uptime_sec));
 	}
-	json_object_object_add(o, "last_poll", json_time(h->last_poll_wall));
-	json_object_object_add(o, "last_success", json_time(h->last_ok_wall));
-	json_object_object_add(o, "polls", json_u64(pc->polls));
+	json_object_object_add(o, "last_poll", jsonw_time(h->last_poll_wall));
+	json_object_object_add(o, "last_success", jsonw_time(h->last_ok_wall));
+	json_object_object_add(o, "polls", jsonw_u64(pc->polls));
 	json_object_object_add(o, "reloads",
-	    json_u64(metrics_get(v->metrics, MC_HAPROXY_PROCESSES)));
+	    jsonw_u64(metrics_get(v->metrics, MC_HAPROXY_PROCESSES)));
 	/* How long HAProxy's word still may not bring a service up. */
 	settling = h->settle_until - mono_ms();
 	json_object_object_add(o, "settling_ms",
 	    json_object_new_int64(settling > 0 ? settling : 0));
-	json_object_object_add(o, "errors", json_u64(pc->errors));
+	json_object_object_add(o, "errors", jsonw_u64(pc->errors));
 	for (i = 1; i < POLL_NERRORS; i++)
 		json_object_object_add(errs, poll_error_str((enum poll_error)i),
-		    json_u64(pc->errors_by[i]));
+		    jsonw_u64(pc->errors_by[i]));
 	json_object_object_add(o, "errors_by_reason", errs);
 	json_object_object_add(o, "last_error", h->last_error == POLL_OK ? NULL :
 	    json_object_new_string(h->last_detail));
-	json_object_object_add(o, "reload_failures", json_u64(metrics_get(
+	json_object_object_add(o, "reload_failures", jsonw_u64(metrics_get(
 	    v->metrics, MC_HAPROXY_RELOAD_FAILURES)));
 	json_object_object_add(o, "last_reload_failure", status_reload_failure(h));
 	json_object_object_add(o, "master", status_master(v));
@@ -180,13 +164,13 @@ status_drain(const struct svc *s, const struct drain *d)
 	const struct drain_item	*items;
 	size_t			 i, n = drain_items(d, &items);
 
-	json_object_object_add(o, "since", json_time(s->ovr.since));
-	json_object_object_add(o, "until", json_time(s->ovr.until));
+	json_object_object_add(o, "since", jsonw_time(s->ovr.since));
+	json_object_object_add(o, "until", jsonw_time(s->ovr.until));
 	json_object_object_add(o, "by", json_object_new_string(
 	    s->ovr.by[0] != '\0' ? s->ovr.by : "operator"));
 	json_object_object_add(o, "let_go", json_object_new_boolean(
 	    drain_let_go(d)));
-	json_object_object_add(o, "at", json_time(drain_let_go_at(d)));
+	json_object_object_add(o, "at", jsonw_time(drain_let_go_at(d)));
 	json_object_object_add(o, "summary",
 	    json_object_new_string(drain_summary(d)));
 	for (i = 0; i < n; i++) {
@@ -218,8 +202,8 @@ status_override(const struct svc *s)
 	    s->ovr.by[0] != '\0' ? s->ovr.by : "operator"));
 	json_object_object_add(o, "route", s->ovr.route[0] != '\0' ?
 	    json_object_new_string(s->ovr.route) : NULL);
-	json_object_object_add(o, "since", json_time(s->ovr.since));
-	json_object_object_add(o, "until", json_time(s->ovr.until));
+	json_object_object_add(o, "since", jsonw_time(s->ovr.since));
+	json_object_object_add(o, "until", jsonw_time(s->ovr.until));
 	return o;
 }
 
@@ -240,7 +224,7 @@ status_service(const struct svc *s, const struct drain *d)
 	if (d != NULL)
 		json_object_object_add(o, "drain", status_drain(s, d));
 	json_object_object_add(o, "reason", json_object_new_string(s->reason));
-	json_object_object_add(o, "since", json_time(s->since));
+	json_object_object_add(o, "since", jsonw_time(s->since));
 	json_object_object_add(o, "weight", json_object_new_int(s->weight));
 	if (s->conf->degraded_below > 0)
 		json_object_object_add(o, "degraded_below",
@@ -321,8 +305,8 @@ status_checks(const struct view *v)
 		    NULL : json_object_new_boolean(probe_state(c) == PROBE_UP));
 		json_object_object_add(j, "reason",
 		    json_object_new_string(probe_reason(c)));
-		json_object_object_add(j, "probes", json_u64(probe_count(c)));
-		json_object_object_add(j, "failures", json_u64(probe_failures(c)));
+		json_object_object_add(j, "probes", jsonw_u64(probe_count(c)));
+		json_object_object_add(j, "failures", jsonw_u64(probe_failures(c)));
 		json_object_object_add(o, probe_name(c), j);
 	}
 	return o;
@@ -347,7 +331,7 @@ status_statefile(const struct view *v)
 	json_object_object_add(o, "saved", json_object_new_int64((int64_t)st.saved));
 	json_object_object_add(o, "failures",
 	    json_object_new_int64((int64_t)st.failures));
-	json_object_object_add(o, "last_save", json_time(st.last_save_wall));
+	json_object_object_add(o, "last_save", jsonw_time(st.last_save_wall));
 	json_object_object_add(o, "last_error", st.last_error != NULL ?
 	    json_object_new_string(st.last_error) : NULL);
 	return o;
@@ -374,7 +358,7 @@ status_probers(const struct view *v)
 		json_object_object_add(o, "kind", json_object_new_string(
 		    ps[i]->kind == PROBER_AGENT ? "agent" : "http"));
 		json_object_object_add(o, "source", json_object_new_string(addr));
-		json_object_object_add(o, "probes", json_u64(ps[i]->probes));
+		json_object_object_add(o, "probes", jsonw_u64(ps[i]->probes));
 		json_object_object_add(o, "interval_ms",
 		    json_object_new_int64(ps[i]->interval));
 		json_object_object_add(o, "last_ms_ago",
@@ -394,8 +378,8 @@ status_overrides(const struct view *v)
 
 	ovfile_status(v->ovfile, &st);
 	json_object_object_add(o, "path", json_object_new_string(st.path));
-	json_object_object_add(o, "saves", json_u64(st.saves));
-	json_object_object_add(o, "failures", json_u64(st.failures));
+	json_object_object_add(o, "saves", jsonw_u64(st.saves));
+	json_object_object_add(o, "failures", jsonw_u64(st.failures));
 	json_object_object_add(o, "error", st.error != NULL ?
 	    json_object_new_string(st.error) : NULL);
 	json_object_object_add(o, "kept_aside", st.kept_aside != NULL ?
@@ -411,10 +395,10 @@ status_config(const struct view *v)
 	json_object_object_add(o, "file", v->conf_path != NULL ?
 	    json_object_new_string(v->conf_path) : NULL);
 	json_object_object_add(o, "reloads",
-	    json_u64(metrics_get(v->metrics, MC_CONFIG_RELOADS)));
+	    jsonw_u64(metrics_get(v->metrics, MC_CONFIG_RELOADS)));
 	json_object_object_add(o, "reload_failures",
-	    json_u64(metrics_get(v->metrics, MC_CONFIG_RELOAD_FAILURES)));
-	json_object_object_add(o, "started", json_time(v->started_wall));
+	    jsonw_u64(metrics_get(v->metrics, MC_CONFIG_RELOAD_FAILURES)));
+	json_object_object_add(o, "started", jsonw_time(v->started_wall));
 	return o;
 }
 
