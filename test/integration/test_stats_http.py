@@ -204,15 +204,34 @@ class StatsHttpTest(H.Case):
               "(grace 1s)" % (t_reload - t_ok, t_down - t_reload))
         # Not before grace, counted from the last good poll (>= t_ok).
         self.assertGreaterEqual(t_down - t_ok, 1.0)
+        # Polls still fail every 100ms, so an error may be counted
+        # between any two reads: /metrics is read between two /status
+        # reads and must lie between them.
         st = hw.status()["haproxy"]
-        self.assertGreater(st["errors"], 0)
-        self.assertIn("HTTP 401", st["last_error"] or "")
         errs = sum(H.metric_series(hw.metrics(),
                                    "hapwatch_stats_errors_total").values())
-        self.assertEqual(errs, st["errors"])
+        st2 = hw.status()["haproxy"]
+        self.assertGreater(st["errors"], 0)
+        self.assertIn("HTTP 401", st["last_error"] or "")
+        self.assertTrue(st["errors"] <= errs <= st2["errors"],
+                        "/metrics counts %s errors, not between /status's "
+                        "%d and %d" % (errs, st["errors"], st2["errors"]))
         # The password back: up again.
         self.hap.reload(self.hap_body(password=PASS))
         hw.wait_state("web", "up")
+        # Once the old process (the 401s) is gone, with whatever
+        # connection it still served, no error is counted any more: after
+        # a poll sent since then, both must give the same count.
+        old = self.hap.procs[-2]
+        wait_for(lambda: not old.alive(), H.T_STATE,
+                 "the old HAProxy process (pid %d) to exit" % old.pid)
+        hw.wait_fresh_poll()
+        st = hw.status()["haproxy"]
+        errs = sum(H.metric_series(hw.metrics(),
+                                   "hapwatch_stats_errors_total").values())
+        self.assertEqual(errs, st["errors"])
+        self.assertEqual(hw.status()["haproxy"]["errors"], st["errors"],
+                         "errors still counted after the password was fixed")
         hw.stop()
 
 
