@@ -389,6 +389,39 @@ def summary(results):
         counts.items(), key=lambda kv: str(kv[0])))
 
 
+# "The loop never stalls", judged so that a loaded machine cannot fail it.
+# A stalled event loop (a blocking call, a busy loop) delays every probe
+# that comes while it lasts, again and again; a loaded machine delays one
+# now and then (the prober or hapwatch waits for a CPU: 230ms was seen
+# with the other core busy). So: at most STALL_FRACTION of the probes may
+# take `bound` or more, and none STALL_MAX or more (times SCALE). A poll
+# blocking for a 400ms timeout every 500ms makes about a quarter of a
+# sequential prober's probes slow, each by up to 400ms.
+STALL_FRACTION = 0.10
+STALL_MAX = 1.0
+
+
+def stall(results, bound, t_from=None, t_to=None):
+    """None if the probes sent in [t_from, t_to] show no stall of the
+    loop under the rule above, else why (a sentence naming the worst)."""
+    sel = [r for r in results
+           if (t_from is None or r[0] >= t_from) and
+           (t_to is None or r[0] <= t_to) and r[1] is not None]
+    if not sel:
+        return None
+    slow = [r for r in sel if r[1] - r[0] >= bound]
+    lat, worst = max_latency(sel)
+    if lat >= STALL_MAX * H.SCALE:
+        return "a probe took %.0fms (at most %.0fms): %r" % (
+            lat * 1000, STALL_MAX * H.SCALE * 1000, worst)
+    if len(slow) > STALL_FRACTION * len(sel):
+        return "%d of %d probes took %.0fms or more (at most %d%%); " \
+            "slowest %.0fms: %r" % (len(slow), len(sel), bound * 1000,
+                                    STALL_FRACTION * 100, lat * 1000,
+                                    worst)
+    return None
+
+
 def max_latency(results, t_from=None, t_to=None):
     """(max latency in s, its probe) of the probes sent in [t_from, t_to]."""
     sel = [r for r in results

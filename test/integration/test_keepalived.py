@@ -9,19 +9,26 @@ track_file notify writing a file of this test), and a keepalived built from
 conf/examples/keepalived/keepalived.conf (unicast_src_ip/unicast_peer,
 `track_file hapwatch_web { ... weight 0 }`, VIP 10.0.1.100; node A
 priority 150, node B 100, no nopreempt), run as
-`keepalived -n -l -D -P -f CONF -p PIDFILE -r VRRP_PIDFILE` with
-per-namespace pid files.
+`keepalived -n -l -D -P -f CONF -p PIDFILE -r VRRP_PIDFILE -c ... -b ...`
+with pid files of its own (keepalived 2.3 refuses to start while another
+holds a default one, even one of a child it will not run).
 
 * A holds the VIP (seen with `ip -n A addr`), B does not.
 * A's backends die: A's hapwatch writes 1, A's keepalived goes to FAULT
   and drops the VIP, B takes it.
 * A's backends come back: A writes 0, leaves FAULT and, having the higher
   priority, takes the VIP back from B.
+* keepalived started first: A's keepalived starts before A's hapwatch,
+  before even the track file's directory exists (at boot nothing orders
+  keepalived after hapwatch, and systemd makes /run/hapwatch only when it
+  starts hapwatch); once hapwatch runs, A's keepalived follows the file.
 
 Namespaces (with their veths) and every process in them are removed
 whatever happens (addCleanup), and namespaces left by a crashed earlier run
 of this test (an owner pid that no longer exists) are removed at start.
-The example files pass `keepalived -t` and `hapwatch -c`.
+The example files pass `keepalived -t` (with the track file's path made
+to name a file that exists: keepalived 2.3, Debian 13's, fails -t on a
+missing one) and `hapwatch -c`.
 """
 import os
 import re
@@ -93,9 +100,12 @@ class KeepalivedTest(H.Case):
         U.write_file(path, text)
         return path
 
-    def start_node(self, n, src, peer, priority):
+    def start_node(self, n, src, peer, priority, hapwatch=True):
         env = self.env
-        n.track = env.path("%s.track" % n.name)
+        # In a directory of its own, as /run/hapwatch/web.track is in
+        # /run/hapwatch, which systemd makes when it starts hapwatch
+        # (RuntimeDirectory=): here start_hapwatch makes it.
+        n.track = env.path("run-%s/web.track" % n.name)
         n.b = U.NsBackends(env, n.ns, 18081)
         ports = n.b.add_many("s", 2)
         n.hap = U.NsHAProxy(env, H.hap_backend("webapp", ports), n.ns,
@@ -109,16 +119,27 @@ class KeepalivedTest(H.Case):
                          "/run/hapwatch/web.track")
         conf["notify"][0]["track_file"] = n.track
         n.hw = U.NsHapwatch(env, conf, n.ns, name="hapwatch-" + n.name)
+        n.conf = self.keepalived_conf(n, src, peer, priority)
+        if hapwatch:
+            self.start_hapwatch(n)
+
+    def start_hapwatch(self, n):
+        os.makedirs(os.path.dirname(n.track), exist_ok=True)
         n.hw.start()
         n.hw.wait_state("web", "up")
         self.wait_track(n, "0")
-        n.conf = self.keepalived_conf(n, src, peer, priority)
 
     def start_keepalived(self, n):
+        # Every pid file of its own, the checkers' and BFD's included:
+        # keepalived 2.3 (Debian 13) refuses to start ("daemon is already
+        # running") while another keepalived holds the default
+        # /run/bfd.pid, even with -P (VRRP only), and the two nodes (and
+        # any other test's) share /run.
+        pid = lambda what: self.env.path("ka-%s%s.pid" % (n.name, what))
         n.ka = self.env.spawn("keepalived-" + n.name, [
             U.IP, "netns", "exec", n.ns, KEEPALIVED, "-n", "-l", "-D", "-P",
-            "-f", n.conf, "-p", self.env.path("ka-%s.pid" % n.name),
-            "-r", self.env.path("ka-%s-vrrp.pid" % n.name)])
+            "-f", n.conf, "-p", pid(""), "-r", pid("-vrrp"),
+            "-c", pid("-checkers"), "-b", pid("-bfd")])
 
     # ---- observing ----
 
@@ -147,7 +168,20 @@ class KeepalivedTest(H.Case):
     # ---- the test ----
 
     def test_examples_check(self):
-        p = subprocess.run([KEEPALIVED, "-t", "-f", EX_KA],
+        # keepalived -t on the example as shipped, but for the track
+        # file's path, which names a file that exists (as
+        # /run/hapwatch/web.track does once hapwatch runs): keepalived 2.3
+        # (Debian 13) makes a missing track file an error of -t (exit 5,
+        # "realpath() error 2"), though it follows one that appears later
+        # (test_keepalived_started_first); 2.2 (Debian 12) does not.
+        track = self.env.path("web.track")
+        U.write_file(track, "0\n")
+        with open(EX_KA) as f:
+            text = f.read()
+        self.assertIn("file /run/hapwatch/web.track", text)
+        conf = self.env.path("keepalived-example.conf")
+        U.write_file(conf, text.replace("/run/hapwatch/web.track", track))
+        p = subprocess.run([KEEPALIVED, "-t", "-f", conf],
                            capture_output=True, timeout=30)
         self.assertEqual(p.returncode, 0, p.stderr.decode())
         rc, out, err = U.check_config(EX_HW)
@@ -194,10 +228,32 @@ class KeepalivedTest(H.Case):
         # B never wrote anything but 0: it stayed healthy throughout.
         self.assertEqual((U.read_text(b.track) or "").strip(), "0")
 
-        for n in (a, b):
+        self.stop_all()
+
+    def stop_all(self):
+        for n in self.nodes.values():
             rc = n.ka.terminate(10.0)
             self.assertEqual(rc, 0, "keepalived-%s exit status" % n.name)
             n.hw.stop()
+
+    def test_keepalived_started_first(self):
+        """Nothing orders keepalived after hapwatch at boot: a keepalived
+        that starts before hapwatch (before /run/hapwatch exists, then)
+        must follow the track file all the same once hapwatch runs."""
+        a, b = self.nodes["a"], self.nodes["b"]
+        self.start_node(b, IP_B, IP_A, 100)
+        self.start_node(a, IP_A, IP_B, 150, hapwatch=False)
+        self.assertFalse(os.path.exists(os.path.dirname(a.track)))
+        self.start_keepalived(a)
+        self.start_keepalived(b)
+        self.start_hapwatch(a)
+        self.wait_holder("a", "A has the higher priority")
+        a.b.stop("s1", "s2")
+        a.hw.wait_state("web", "down")
+        self.wait_track(a, "1")
+        self.wait_holder("b", "A's backends are dead, A's track file "
+                         "was written after keepalived started")
+        self.stop_all()
         for n in (a, b):
             self.assertFalse(self.has_vip(n), "VIP left on %s after "
                              "keepalived stopped" % n.name)

@@ -18,7 +18,8 @@ line per command, answered with one line:
                               of a line and close
     mode garbage              forward, with garbage lines (wrong field count,
                               control bytes) put into every CSV output
-    mode oversize [BYTES]     answer one line of BYTES (default 40 MB) bytes
+    mode oversize [BYTES]     answer one line of BYTES (default 40 MB) bytes,
+                              all at once (made when the mode is set)
     mode stopping             forward, with "Stopping: 0" in show info
                               turned into "Stopping: 1" (an old process)
     mode reset                wait for the command, then close without
@@ -131,6 +132,10 @@ class Proxy:
                 arg = int(words[2]) if len(words) > 2 else 40 << 20
         except (IndexError, ValueError):
             return "error %s needs a number" % name
+        if name == "oversize" and (self.oversize is None or
+                                   len(self.oversize) != arg):
+            # Made now, not when a client asks: the reply goes out at once.
+            self.oversize = b"x" * (arg - 3) + b"\n\n\n"
         with self.lock:
             self.mode = (name, arg)
         if name == "vanish":
@@ -224,9 +229,7 @@ class Proxy:
                 pass
             return
         if mode == "oversize":
-            if self.oversize is None or len(self.oversize) != arg:
-                self.oversize = b"x" * (arg - 3) + b"\n\n\n"
-            c.sendall(self.oversize)
+            c.sendall(self.oversize)	# made by "mode oversize"
             return
         if mode == "delay":
             time.sleep(arg)
