@@ -39,7 +39,7 @@ os.environ.setdefault("HAPWATCH_BIN", os.path.join(SRC, "build", "hapwatch"))
 sys.path.insert(0, os.path.join(SRC, "test", "integration"))
 
 import harness as H  # noqa: E402
-import rob_util as R  # noqa: E402
+import stress as R  # noqa: E402
 
 HEALTH = "/haproxy_status"
 SAMPLE_EVERY = 10.0

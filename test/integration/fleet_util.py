@@ -15,7 +15,7 @@ import urllib.parse
 import urllib.request
 
 import harness as H
-import ops_util as U
+import operate as U
 
 RULES = os.path.join(H.SRC, "conf", "prometheus", "hapwatch.rules.yml")
 RULES_TEST = os.path.join(H.SRC, "conf", "prometheus",

@@ -381,14 +381,7 @@ class Conn:
     def read_to_eof(self):
         """Everything until the peer closes (EOF or reset)."""
         data, self.buf = self.buf, b""
-        while True:
-            try:
-                chunk = self.sock.recv(65536)
-            except ConnectionResetError:
-                return data
-            if not chunk:
-                return data
-            data += chunk
+        return data + recv_all(self.sock)
 
     def closed_without_data(self):
         """True if the peer closes and sends nothing more (else the bytes
@@ -400,6 +393,22 @@ class Conn:
         self.sock.close()
 
 
+def recv_all(sock, reset_ok=True):
+    """Every byte until the peer closes (EOF, or, if reset_ok, a reset
+    after what came); the socket's own timeout bounds each wait."""
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            if not reset_ok:
+                raise
+            return data
+        if not chunk:
+            return data
+        data += chunk
+
+
 def unix_request(path, payload, timeout=T_IO):
     """Send payload on a fresh unix-socket connection and read to EOF."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -407,15 +416,9 @@ def unix_request(path, payload, timeout=T_IO):
     try:
         s.connect(path)
         s.sendall(payload)
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        return recv_all(s)
     finally:
         s.close()
-    return data
 
 
 def unix_http(path, method, target, headers=None, timeout=T_IO):
@@ -476,15 +479,7 @@ def agent(port, send=None, timeout=T_IO, host="127.0.0.1"):
                                   timeout=timeout * SCALE) as s:
         if send is not None:
             s.sendall(send)
-        data = b""
-        while True:
-            try:
-                chunk = s.recv(4096)
-            except ConnectionResetError:
-                return data
-            if not chunk:
-                return data
-            data += chunk
+        return recv_all(s)
 
 
 tcp_read = agent	# a TCP listener's "<state>\n", read the same way
@@ -580,6 +575,12 @@ def hap_backend(name, ports, prefix="s", check="check inter 100ms fall 1 rise 1"
         lines.append("    server b%d 127.0.0.1:%d backup %s %s" % (i, p, check,
                                                                  extra))
     return "\n".join(l.rstrip() for l in lines) + "\n"
+
+
+def hap_frontend(name, port, backend):
+    """A frontend on 127.0.0.1:port sending to backend."""
+    return "frontend %s\n    bind 127.0.0.1:%d\n    default_backend %s\n" % (
+        name, port, backend)
 
 
 def parse_csv(text):
@@ -999,6 +1000,18 @@ class Case(unittest.TestCase):
 
     def backends(self):
         return Backends(self.env)
+
+    def app_haproxy(self, servers=2, frontend="fe_main", **kw):
+        """The usual world: backends s1..sN (self.b), a started HAProxy
+        (self.hap) with backend app over them and a frontend on self.fe
+        sending to it."""
+        self.b = self.backends()
+        ports = self.b.add_many("s", servers)
+        self.fe = self.env.port()
+        self.hap = self.haproxy(hap_backend("app", ports) +
+                                hap_frontend(frontend, self.fe, "app"),
+                                **kw).start()
+        return self.hap
 
     def hapwatch(self, config, **kw):
         return Hapwatch(self.env, config, **kw)

@@ -1,6 +1,6 @@
 """nspawn_util.py: a Debian root booted under its own systemd, for the
 tests that need the real thing (test_systemd_boot.py). Python 3 standard
-library only, on top of harness.py and ops_util.py.
+library only, on top of harness.py and operate.py.
 
 test/tools/nspawn-boot boots it (systemd-nspawn -b, a throw-away layer
 over the cached root, a network of its own, its own journald) and cleans
@@ -19,7 +19,7 @@ import time
 import uuid
 
 import harness as H
-import ops_util as U
+import operate as U
 
 BOOT = os.path.join(H.TOOLS, "nspawn-boot")
 BIND = "/srv/hwtest"		# the test's directory, inside the container

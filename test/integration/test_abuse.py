@@ -4,7 +4,7 @@ Every test watches a real HAProxy (backend app, two servers up; service
 web) and runs a prober in its own process: a GET of the health path on a
 new connection every 20ms. Throughout each test every probe is answered
 200, within 100ms but for a few that a loaded machine delays
-(rob_util.stall: at most 10%, none 1s or more), and hapwatch never dies
+(stress.stall: at most 10%, none 1s or more), and hapwatch never dies
 (it exits 0 on SIGTERM at the end).
 
 * 10,000 idle keep-alive connections on the health listener (after one
@@ -38,7 +38,7 @@ import time
 
 import harness as H
 from harness import wait_for
-import rob_util as R
+import stress as R
 
 HEALTH = "/haproxy_status"
 MAX_LATENCY = 0.100
@@ -393,12 +393,7 @@ class AbuseTest(H.Case):
                     continue
                 try:
                     if i % 2:
-                        data = b""
-                        while True:
-                            chunk = s.recv(256)
-                            if not chunk:
-                                break
-                            data += chunk
+                        data = H.recv_all(s, reset_ok=False)
                         got[data] = got.get(data, 0) + 1
                 except OSError as e:
                     errors[type(e).__name__] = errors.get(
@@ -453,14 +448,7 @@ class AbuseTest(H.Case):
         t.start()
         got = b""
         try:
-            while True:
-                try:
-                    chunk = s.recv(65536)
-                except ConnectionResetError:
-                    break
-                if not chunk:
-                    break
-                got += chunk
+            got += H.recv_all(s)
         finally:
             t.join(H.T_IO * H.SCALE)
             s.close()

@@ -23,7 +23,7 @@ import socket
 import stat
 
 import harness as H
-import ops_util as U
+import operate as U
 from harness import agent, get, http, tcp_read, tcp_refused, wait_for
 
 TOKEN = "t0ps3cret-token"
@@ -34,13 +34,7 @@ class AdminTest(H.Case):
 
     def start_world(self):
         env = self.env
-        self.b = self.backends()
-        ports = self.b.add_many("s", 2)
-        self.fe = env.port()
-        self.hap = self.haproxy(
-            H.hap_backend("app", ports) +
-            "frontend fe_main\n    bind 127.0.0.1:%d\n"
-            "    default_backend app\n" % self.fe).start()
+        self.app_haproxy()
         self.health = env.port()
         self.ag = env.port()
         self.tcp = env.port()

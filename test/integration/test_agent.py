@@ -24,8 +24,8 @@ class AgentTest(H.Case):
         self.fe_port = env.port()
         self.lower = self.haproxy(
             H.hap_backend("app", ports) +
-            "frontend fe_node\n    bind 127.0.0.1:%d\n"
-            "    default_backend app\n" % self.fe_port, name="lower").start()
+            H.hap_frontend("fe_node", self.fe_port, "app"),
+            name="lower").start()
         self.ag = env.port()		# bound to service web
         self.ag_any = env.port()	# service named by the agent-send line
         self.hw = self.hapwatch({

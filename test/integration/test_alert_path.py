@@ -33,9 +33,9 @@ import re
 import time
 
 import fleet_util as F
-import fo_util as FO
+import netns_hooks as FO
 import harness as H
-import ops_util as U
+import operate as U
 from harness import wait_for
 
 TOKEN = "s3cret-scrape-token"

@@ -9,9 +9,9 @@ import os
 import shutil
 import subprocess
 
-import fo_util as U
+import netns_hooks as U
 import harness as H
-import ops_util as O
+import operate as O
 from harness import wait_for
 
 HOOK = os.path.join(U.HOOKS_DIR, "aws-asg-lifecycle")

@@ -29,7 +29,7 @@ import socketserver
 import threading
 import time
 
-import fo_util as U
+import netns_hooks as U
 import harness as H
 from harness import wait_for
 

@@ -28,7 +28,7 @@ import threading
 import time
 
 import harness as H
-import ops_util as U
+import operate as U
 from harness import wait_for
 
 HEALTH = "/health"
@@ -36,11 +36,8 @@ FALL, INTER, QUIET = 2, 0.5, 2.0
 
 
 def node_body(fe_port, app_ports):
-    return H.hap_backend("app", app_ports) + """
-frontend fe_main
-    bind 127.0.0.1:%d
-    default_backend app
-""" % fe_port
+    return H.hap_backend("app", app_ports) + H.hap_frontend("fe_main",
+                                                             fe_port, "app")
 
 
 def upstream_body(lb_port, node_fe, health_port, agent_port, proxy=False):

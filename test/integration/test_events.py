@@ -19,7 +19,7 @@ import threading
 import time
 
 import harness as H
-import ops_util as U
+import operate as U
 from harness import http, wait_for
 
 

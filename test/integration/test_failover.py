@@ -35,7 +35,7 @@ import shutil
 import subprocess
 import time
 
-import fo_util as U
+import netns_hooks as U
 import harness as H
 from harness import get, wait_for
 

@@ -13,7 +13,7 @@ fault, switched on at run time and then off again:
 * the loop never stalls: the health and agent probes (each on a new
   connection, every 20ms, from their own processes) sent while the fault
   is on are answered within 100ms, but for a few that a loaded machine
-  delays (rob_util.stall: at most 10%, none 1s or more);
+  delays (stress.stall: at most 10%, none 1s or more);
 * the fault is counted in /status haproxy.errors_by_reason and in /metrics
   hapwatch_stats_errors_total{reason} under the expected reason, and under
   no other reason;
@@ -44,7 +44,7 @@ import time
 
 import harness as H
 from harness import get, wait_for
-import rob_util as R
+import stress as R
 
 GRACE = 1.5
 INTERVAL = 0.1

@@ -31,9 +31,9 @@ import json
 import os
 
 import fleet_util as F
-import fo_util as FO
+import netns_hooks as FO
 import harness as H
-import ops_util as U
+import operate as U
 from harness import wait_for
 from test_master import MasterWorker
 

@@ -2,7 +2,7 @@
 
 A service `web` requires backend `app` (one server, HAProxy checks every
 100ms); hapwatch polls every 100ms with settle 0s. The hooks are scripts
-written by the test that record what they were given (fo_util.RECORD_HOOK:
+written by the test that record what they were given (netns_hooks.RECORD_HOOK:
 one JSON line per run with the HAPWATCH_* environment, pid, process group,
 start and end times).
 
@@ -23,7 +23,7 @@ import calendar
 import os
 import time
 
-import fo_util as U
+import netns_hooks as U
 import harness as H
 from harness import wait_for
 

@@ -4,7 +4,7 @@ answering is not stopping. A drain takes /readyz out, not /livez; HAProxy
 gone takes both out once grace is over; back, both return.
 """
 import harness as H
-import ops_util as U
+import operate as U
 from harness import wait_for
 
 

@@ -17,9 +17,9 @@ import socket
 import threading
 import time
 
-import fo_util as U
+import netns_hooks as U
 import harness as H
-import ops_util as O
+import operate as O
 from harness import wait_for
 
 INTERVAL = 0.2

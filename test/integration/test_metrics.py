@@ -13,7 +13,7 @@ gauges with HAProxy's own show stat.
 import json
 
 import harness as H
-import ops_util as U
+import operate as U
 from harness import agent, http, wait_for
 
 STATES = ("up", "down", "drain", "maint", "degraded")

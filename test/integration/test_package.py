@@ -57,14 +57,14 @@ import subprocess
 import time
 
 import harness as H
-import ops_util as U
+import operate as U
 
 BUILD_TIMEOUT = 300.0
 ROOT_TIMEOUT = 600.0	# debootstrap of a root (about 30 s near a mirror)
 APT_TIMEOUT = 300.0	# one apt step inside a root
 CURL_MIN = "7.85.0"	# CURLOPT_PROTOCOLS_STR; CMakeLists.txt's CPACK_HW_CURL_MIN
 
-# The tools of these tests that ops_util does not know, with their package.
+# The tools of these tests that operate does not know, with their package.
 U.TOOLS.setdefault("dpkg-parsechangelog", ("/usr/bin/dpkg-parsechangelog",
                                            "dpkg-dev"))
 U.TOOLS.setdefault("dpkg-query", ("/usr/bin/dpkg-query", "dpkg"))

@@ -17,13 +17,7 @@ class PortsTest(H.Case):
 
     def start_world(self, frontends):
         env = self.env
-        self.b = self.backends()
-        ports = self.b.add_many("s", 2)
-        self.fe = env.port()
-        self.hap = self.haproxy(
-            H.hap_backend("app", ports) +
-            "frontend fe_main\n    bind 127.0.0.1:%d\n"
-            "    default_backend app\n" % self.fe).start()
+        self.app_haproxy()
         self.tcp = env.port()
         self.hw = self.hapwatch({
             # settle 2s: after a reload, HAProxy's servers are UP until their

@@ -32,7 +32,7 @@ import time
 
 import harness as H
 from harness import get, wait_for
-import rob_util as R
+import stress as R
 
 SETPRIV = "/usr/bin/setpriv"
 NOBODY = 65534

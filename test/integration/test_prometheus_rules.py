@@ -16,7 +16,7 @@ import re
 
 import fleet_util as F
 import harness as H
-import ops_util as U
+import operate as U
 
 
 def read(path):

@@ -16,7 +16,7 @@ import signal
 import socket
 
 import harness as H
-import ops_util as U
+import operate as U
 from harness import get, http, tcp_refused, wait_for
 
 HEALTH = "/haproxy_status"

@@ -25,7 +25,7 @@ import time
 
 import harness as H
 from harness import wait_for
-import rob_util as R
+import stress as R
 
 RELOADS = 100
 HEALTH = "/haproxy_status"

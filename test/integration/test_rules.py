@@ -16,8 +16,8 @@ rise 1); hapwatch polls every 100ms.
 import socket
 
 import harness as H
-import fo_util as F
-import ops_util as U
+import netns_hooks as F
+import operate as U
 from harness import agent, get, tcp_refused, wait_for
 
 PATH = "/haproxy_status"

@@ -21,7 +21,7 @@ import re
 import signal
 
 import harness as H
-import ops_util as U
+import operate as U
 from harness import get, wait_for
 
 WATCHDOG_USEC = 400000

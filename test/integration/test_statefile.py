@@ -15,7 +15,7 @@ is byte-identical to the last good one (and no temporary file is left).
 import os
 
 import harness as H
-import ops_util as U
+import operate as U
 from harness import wait_for
 
 FMAINT = 0x01

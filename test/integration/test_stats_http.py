@@ -23,7 +23,7 @@ read as CSV with basic auth), against a real HAProxy `listen stats` with
 """
 import time
 
-import fo_util as U
+import netns_hooks as U
 import harness as H
 from harness import wait_for
 

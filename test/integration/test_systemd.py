@@ -29,7 +29,7 @@ import re
 import shutil
 
 import harness as H
-import ops_util as U
+import operate as U
 
 UNIT = os.path.join(H.SRC, "systemd", "hapwatch.service")
 SYSUSERS = os.path.join(H.SRC, "systemd", "hapwatch.sysusers")

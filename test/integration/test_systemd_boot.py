@@ -77,7 +77,7 @@ import time
 
 import harness as H
 import nspawn_util as N
-import ops_util as U
+import operate as U
 
 BUILD_TIMEOUT = 300.0
 ROOT_TIMEOUT = 900.0	# debootstrap of the root (about 80 s near a mirror)

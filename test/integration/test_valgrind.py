@@ -27,7 +27,7 @@ import threading
 
 import harness as H
 from harness import agent, get, tcp_read, tcp_refused, wait_for
-import rob_util as R
+import stress as R
 
 VALGRIND = "/usr/bin/valgrind"
 HEALTH = "/haproxy_status"

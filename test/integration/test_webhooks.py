@@ -24,7 +24,7 @@ import json
 import socket
 import time
 
-import fo_util as U
+import netns_hooks as U
 import harness as H
 from harness import get, wait_for
 

@@ -1,5 +1,9 @@
-"""fo_util.py: helpers for the "act and tell" tests (checks, hooks,
-webhooks, failover, keepalived, stats page), on top of harness.py.
+"""netns_hooks.py: what the "act and tell" tests (checks, hooks,
+webhooks, failover, keepalived, stats page) act with, on top of harness.py:
+scripts and hooks that record what they were given (record_hook), process
+and process-group checks, HAProxy, backends and hapwatch in network
+namespaces of their own (a peer pair with an address that moves), and the
+JSON-with-comments configs they read.
 
 Standard library only. Nothing here sleeps in the hope that something
 happened: waits go through harness.wait_for (deadlines scaled by

@@ -1,4 +1,4 @@
-"""rob_util.py: helpers of the robustness tests (faults, reload storms,
+"""stress.py: helpers of the robustness tests (faults, reload storms,
 abuse, valgrind, privilege) and of test/bench/soak.py, on top of harness.py
 (which they import and never change).
 
@@ -437,5 +437,5 @@ if __name__ == "__main__":
     if len(sys.argv) == 7 and sys.argv[1] == "probe":
         _probe_main(*sys.argv[2:])
     else:
-        sys.exit("usage: rob_util.py probe http|agent|tcp PORT PATH "
+        sys.exit("usage: stress.py probe http|agent|tcp PORT PATH "
                  "INTERVAL OUTFILE")

@@ -1,4 +1,4 @@
-"""ops_util.py: helpers of the "operate it" tests (admin API and ctl,
+"""operate.py: helpers of the "operate it" tests (admin API and ctl,
 metrics, sd_notify, reload, state file, systemd unit, package), on top of
 harness.py. Python 3 standard library only.
 
