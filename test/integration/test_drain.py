@@ -40,7 +40,8 @@ def node_body(fe_port, app_ports):
                                                              fe_port, "app")
 
 
-def upstream_body(lb_port, node_fe, health_port, agent_port, proxy=False):
+def upstream_body(lb_port, node_fe, health_port, agent_port, proxy=False,
+                  other=None):
     """The load balancer: n_http is health-checked on hapwatch's path,
     n_agent weighted by hapwatch's agent port; both send to the node."""
     pp = " check-send-proxy" if proxy else ""
@@ -54,7 +55,10 @@ backend nodes
     server n_http 127.0.0.1:%(fe)d check port %(hp)d inter %(inter)dms fall %(fall)d rise 1%(pp)s
     server n_agent 127.0.0.1:%(fe)d agent-check agent-port %(ap)d agent-inter %(inter)dms
 """ % {"lb": lb_port, "path": HEALTH, "fe": node_fe, "hp": health_port,
-       "ap": agent_port, "inter": INTER * 1000, "fall": FALL, "pp": pp}
+       "ap": agent_port, "inter": INTER * 1000, "fall": FALL, "pp": pp} + (
+    "" if other is None else
+    "    server other 127.0.0.1:%d check inter %dms\n" % (other,
+                                                         INTER * 1000))
 
 
 class Traffic:
@@ -116,11 +120,11 @@ class DrainTest(H.Case):
         self.hw = self.hapwatch(conf).start()
         self.hw.wait_state("web", "up")
 
-    def start_upstream(self, proxy=False):
+    def start_upstream(self, proxy=False, other=None):
         self.lb_port = self.env.port()
         self.lb = self.haproxy(upstream_body(
-            self.lb_port, self.fe_port, self.health, self.agent, proxy),
-            name="upstream").start()
+            self.lb_port, self.fe_port, self.health, self.agent, proxy,
+            other), name="upstream").start()
 
         def both_up():
             rows = {r["svname"]: r for r in self.lb.show_stat("nodes 4 -1")}
@@ -193,6 +197,39 @@ class DrainTest(H.Case):
 
     def test_let_go_behind_a_proxy_v2_prober(self):
         self.let_go_behind_upstream(proxy=True)
+
+    def test_drain_restart_ready_loses_nothing(self):
+        """What an operator runs for a deploy: `ctl drain --wait &&
+        (restart HAProxy) && ctl ready`, while the load balancer, which
+        has another node to send to, carries client traffic: not one
+        request fails, and the node takes traffic again after."""
+        self.start_node()
+        other = self.b.add("other")
+        self.start_upstream(other=other)
+        traffic = Traffic(self.lb_port).start()
+        try:
+            n0 = self.fe_totals()
+            wait_for(lambda: self.fe_totals()[0] >= n0[0] + 20, H.T_STATE,
+                     "traffic through the load balancer to the node")
+            wait_for(lambda: len(self.hw.status()["probers"]) == 2,
+                     H.T_STATE, "the upstream's checks seen")
+            rc, out, _, took = self.drain_wait()
+            self.assertEqual(rc, 0, out)
+            H.log("drain --wait: %.2fs" % took)
+            old = self.node.pid()
+            self.node.stop()
+            self.node.start()
+            self.assertNotEqual(self.node.pid(), old)
+            self.assertEqual(U.ctl(self.sock, "ready", "web")[0], 0)
+            n1 = self.fe_totals()
+            wait_for(lambda: self.fe_totals()[0] >= n1[0] + 20, H.T_STATE,
+                     "traffic to the node again after ready")
+        finally:
+            traffic.stop()
+        H.log("client answers: %r" % traffic.answers)
+        self.assertEqual(list(traffic.answers), [200], traffic.answers)
+        self.assertGreater(traffic.answers[200], 100)
+        self.hw.stop()
 
     def test_prober_that_stops_and_nothing_watched(self):
         # No frontend watched, no upstream: a prober of our own, from
