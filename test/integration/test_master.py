@@ -12,6 +12,7 @@ Debian runs it (-W -S MASTER_SOCKET, reloads by SIGUSR2 to the master):
 And a master socket that is missing, refused, slow or garbled: counted by
 reason and logged once, the verdicts untouched.
 """
+import json
 import os
 import socket
 import threading
@@ -176,6 +177,10 @@ class MasterTest(H.Case):
                               "status")
         self.assertEqual((rc, err), (0, ""))
         H.log("ctl status of a node whose last reload failed:\n" + text)
+        H.log("/status haproxy of it:\n" + json.dumps(
+            {k: v for k, v in self.hap_status().items()
+             if k in ("version", "pid", "reload_failures",
+                      "last_reload_failure", "master")}, indent=1))
         self.assertRegex(text, r"HAProxy master via unix:\S+: answers, pid "
                          r"\d+, worker \d+, \d+ reloads")
         self.assertRegex(text, r"LAST RELOAD FAILED at \S+ \(1 failed so "
