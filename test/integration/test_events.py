@@ -241,6 +241,8 @@ class EventsTest(H.Case):
         p = subprocess.Popen([H.hapwatch_bin(), "ctl", "-s", poll_url,
                               "events", "--follow"],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self.addCleanup(p.stderr.close)
+        self.addCleanup(p.stdout.close)
         self.addCleanup(lambda: p.poll() is None and p.kill())
         lines = []
         buf = b""
@@ -272,8 +274,16 @@ class EventsTest(H.Case):
                    "the start")
         self.b.stop("s1", "s2")
         read_until(lambda l: "transition web: up -> down" in l, "the failure")
+        self.assertEqual(U.ctl(self.url, "drain", "--by", "deploy-7",
+                               "web")[0], 0)
+        read_until(lambda l: "override web: ready -> drain by deploy-7" in l,
+                   "the drain")
         self.b.start("s1", "s2")
-        read_until(lambda l: "transition web: down -> up" in l,
+        wait_for(lambda: self.hw.service("web")["verdict"] == "up",
+                 H.T_STATE, "the backends back, under the drain")
+        self.assertEqual(U.ctl(self.url, "ready", "--by", "deploy-7",
+                               "web")[0], 0)
+        read_until(lambda l: "transition web: drain -> up" in l,
                    "the recovery")
         # Stopped while ctl's long-poll is held, it hears of it. (Between
         # two polls, it finds the socket gone, says so and exits 0 too.)
