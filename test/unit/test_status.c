@@ -60,9 +60,15 @@ test_status_golden(void **state)
 	struct vfix	x;
 	struct sbuf	out = { 0 };
 
+	char		*text;
+
 	vf_init(&x);
 	status_render(&x.v, &out);
-	vf_golden("status.json", out.data, "\"version\":\"", "\"");
+	/* json-c 0.16 (Debian 12) prints an empty array or object over two
+	 * lines, 0.18 (Debian 13) as "[]": the golden file has the short. */
+	text = vf_squeeze_empty(out.data);
+	vf_golden("status.json", text, "\"version\":\"", "\"");
+	free(text);
 	sbuf_free(&out);
 	vf_free(&x);
 }

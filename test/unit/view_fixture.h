@@ -284,6 +284,31 @@ vf_replace(const char *s, const char *from, const char *to)
 	return b.data;
 }
 
+/* s with each empty array or object written over lines ("[\n  ]") made
+ * "[]" (or "{}"); the caller frees it. */
+static VF_UNUSED char *
+vf_squeeze_empty(const char *s)
+{
+	struct sbuf	 b = { 0 };
+	const char	*p;
+
+	while (*s != '\0') {
+		if (*s == '[' || *s == '{') {
+			for (p = s + 1; *p == ' ' || *p == '\n'; p++)
+				;
+			if (p > s + 1 && *p == (*s == '[' ? ']' : '}')) {
+				sbuf_append(&b, s, 1);
+				sbuf_append(&b, p, 1);
+				s = p + 1;
+				continue;
+			}
+		}
+		sbuf_append(&b, s, 1);
+		s++;
+	}
+	return b.data;
+}
+
 /*
  * Compare got with data/golden_<name>, HW_VERSION standing for each
  * "@VERSION@" of the file between pre and post (the text around it, so
