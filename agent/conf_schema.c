@@ -548,17 +548,39 @@ h_weight_from(struct conf_ctx *cx, const struct conf_key *k, json_object *v,
 	struct conf_service	*s = target;
 	const char		*name;
 
-	if (!conf_get_string(cx, v, &name))
-		return;
-	s->weight_from = conf_ref_check(cx, name);
-	/* Only these give a weight: an http or tcp check would leave the
-	 * agent at "up 1%" for good. */
-	if (s->weight_from != CONF_NONE &&
-	    cx->c->checks[s->weight_from].kind != CHECK_LOAD &&
-	    cx->c->checks[s->weight_from].kind != CHECK_EXEC)
+	if (conf_get_string(cx, v, &name))
+		s->weight_from = conf_ref_check(cx, name);
+}
+
+/*
+ * After the walk, when every check's kind is known (the file may name a
+ * check in "services" before "checks" says what it is): weight_from must
+ * be a check that gives a weight. An http or tcp check would leave the
+ * agent at "up 1%" for good.
+ */
+static void
+services_check_weight_from(struct conf_ctx *cx)
+{
+	const struct conf	*c = cx->c;
+	size_t			 i, mark;
+
+	for (i = 0; i < c->nservices; i++) {
+		const struct conf_service *s = &c->services[i];
+		const struct conf_check *ch;
+
+		if (s->weight_from >= c->nchecks)	/* CONF_NONE */
+			continue;
+		ch = &c->checks[s->weight_from];
+		if (ch->kind == CHECK_LOAD || ch->kind == CHECK_EXEC)
+			continue;
+		mark = conf_path_key(cx, "services");
+		(void)conf_path_key(cx, s->name);
+		(void)conf_path_key(cx, "weight_from");
 		conf_err(cx, "check %s gives no weight: use a \"load\" check, "
 		    "or an \"exec\" check that prints \"66%%\" or "
-		    "\"weight:66\"", conf_quote(cx, name));
+		    "\"weight:66\"", conf_quote(cx, ch->name));
+		conf_path_pop(cx, mark);
+	}
 }
 
 static const struct conf_key let_go_keys[] = {
@@ -632,6 +654,7 @@ service_parse(struct conf_ctx *cx, const char *name, json_object *v,
 	struct conf_service	*s = elem;
 	size_t			 mark;
 
+	s->weight_from = CONF_NONE;
 	if (!conf_valid_name(name, NAME_MAX_LEN, NAME_CHARS))
 		conf_err(cx, "invalid service name (use 1 to %d letters, "
 		    "digits, \"_\", \".\" or \"-\")", NAME_MAX_LEN);
@@ -1158,4 +1181,5 @@ conf_build(struct conf_ctx *cx, json_object *root)
 	if (!stats_set(cx, &c->haproxy, DEFAULT_STATS))
 		abort();
 	conf_walk(cx, &top_schema, root, c, -1);
+	services_check_weight_from(cx);
 }

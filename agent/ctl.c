@@ -522,20 +522,22 @@ ctl_print_event(json_object *e)
 
 /* GET path: print its events; *since becomes the last one's seq; *stop
  * is set when hapwatch said it is stopping. false: no answer (printed
- * unless c->quiet), or *rc the exit status of a refusal. */
+ * unless c->quiet; *answered false), or an answer that is not the events
+ * (a refusal: said why; *answered true). */
 static bool
 ctl_events_once(struct ctl *c, const char *path, uint64_t *since,
-    bool *stop, int *rc)
+    bool *stop, bool *answered)
 {
 	struct reply	 r;
 	json_object	*a, *e;
 	size_t		 i, n;
 
-	*rc = CTL_CANNOT_ASK;
+	*answered = false;
 	if (!ctl_request(c, "GET", path, &r))
 		return false;
+	*answered = true;
 	if (r.code != 200) {
-		*rc = ctl_refused(&r);
+		(void)ctl_refused(&r);
 		sbuf_free(&r.body);
 		return false;
 	}
@@ -560,7 +562,6 @@ ctl_events_once(struct ctl *c, const char *path, uint64_t *since,
 	}
 	fflush(stdout);
 	json_object_put(a);
-	*rc = CTL_OK;
 	return true;
 }
 
@@ -573,12 +574,11 @@ static int
 ctl_events(struct ctl *c)
 {
 	uint64_t	 since = 0;
-	bool		 stop = false;
+	bool		 stop = false, answered;
 	char		 path[96];
-	int		 rc;
 
-	if (!ctl_events_once(c, "/events", &since, &stop, &rc))
-		return rc;
+	if (!ctl_events_once(c, "/events", &since, &stop, &answered))
+		return CTL_CANNOT_ASK;
 	if (!c->follow)
 		return CTL_OK;
 	c->req_timeout_ms = CTL_FOLLOW_WAIT_MS + CTL_TIMEOUT_MS;
@@ -586,13 +586,13 @@ ctl_events(struct ctl *c)
 	while (!stop) {
 		snprintf(path, sizeof(path), "/events?since=%llu&wait=%s",
 		    (unsigned long long)since, CTL_FOLLOW_WAIT);
-		if (!ctl_events_once(c, path, &since, &stop, &rc)) {
-			if (rc != CTL_CANNOT_ASK)
-				return rc;	/* refused: said why */
-			log_line(LOG_LVL_NOTICE, "hapwatch ctl: hapwatch is gone "
-			    "(%s)", c->err[0] != '\0' ? c->err : "no answer");
-			return CTL_OK;
-		}
+		if (ctl_events_once(c, path, &since, &stop, &answered))
+			continue;
+		if (answered)
+			return CTL_CANNOT_ASK;	/* refused (a new token?): said */
+		log_line(LOG_LVL_NOTICE, "hapwatch ctl: hapwatch is gone (%s)",
+		    c->err[0] != '\0' ? c->err : "no answer");
+		return CTL_OK;
 	}
 	return CTL_OK;
 }

@@ -275,8 +275,6 @@ daemon_propagate(struct daemon *d)
 	size_t			i;
 	unsigned		dirty;
 
-	/* Long-polls of /events get what happened since they asked. */
-	events_wake(d->events);
 	/* Drains first: one that has let go is an event to tell below. */
 	if (probers_take_news(d->probers) || d->judge_drains) {
 		d->judge_drains = false;
@@ -307,6 +305,9 @@ daemon_propagate(struct daemon *d)
 		notify_event(d->notifier, &ev);
 	}
 	d->npending = 0;
+	/* Long-polls of /events get what happened since they asked, this
+	 * turn's let-go included. */
+	events_wake(d->events);
 }
 
 /* ---- services ---- */

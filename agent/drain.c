@@ -68,13 +68,16 @@ drain_set_fronts(struct drain *d, const struct drain_watch *w)
 		d->fronts[i].name = xstrdup(w->frontends[i]);
 		d->names[i] = d->fronts[i].name;
 		/* A frontend still watched keeps its quiet so far. */
-		for (j = 0; j < nold; j++)
-			if (strcmp(old[j].name, w->frontends[i]) == 0) {
-				free(d->fronts[i].name);
-				d->fronts[i] = old[j];
-				old[j].name = NULL;
-				d->names[i] = d->fronts[i].name;
-			}
+		for (j = 0; j < nold; j++) {
+			if (old[j].name == NULL ||	/* taken already */
+			    strcmp(old[j].name, w->frontends[i]) != 0)
+				continue;
+			free(d->fronts[i].name);
+			d->fronts[i] = old[j];
+			old[j].name = NULL;
+			d->names[i] = d->fronts[i].name;
+			break;
+		}
 	}
 	for (j = 0; j < nold; j++)
 		free(old[j].name);
@@ -338,7 +341,10 @@ drain_judge(struct drain *d, struct probers *p,
 		return false;
 	d->nitems = 0;
 	judge_restart(d, p, now, next);
-	for (i = 0; i < d->nprobers; i++)
+	/* Probers first, but never in the slots of the frontends and the
+	 * tcp item: those must be judged whatever the number of probers. */
+	for (i = 0; i < d->nprobers &&
+	    d->nitems + d->nfronts + 1 < DRAIN_MAX_ITEMS; i++)
 		judge_prober(d, &d->probers[i], p, now, next);
 	for (i = 0; i < d->nfronts; i++)
 		judge_front(d, &d->fronts[i], snap, now, next);

@@ -38,7 +38,7 @@ struct event {
 	uint64_t	 seq;		/* set by events_add */
 	int64_t		 time;		/* wall ms; set by events_add */
 	enum event_kind	 kind;
-	char		 service[64];	/* "" when none */
+	char		 service[80];	/* "" when none; names are <= 64 */
 	char		 from[24];
 	char		 to[24];
 	char		 by[64];	/* overrides: who */

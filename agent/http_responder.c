@@ -496,10 +496,13 @@ hconn_unpark(struct hconn *c)
 		hconn_close(c);
 		return;
 	}
-	if (c->inlen > 0 && !c->closing)
+	if (c->inlen > 0 && !c->closing) {
+		/* What came while it waited has its full read time from now. */
+		c->req_start = mono_ms();
 		hconn_feed(c, c->in, c->inlen);
-	else
+	} else {
 		hconn_after_send(c, c->unread);
+	}
 }
 
 static void
@@ -602,6 +605,12 @@ hconn_read(struct hconn *c, evutil_socket_t fd)
 	}
 	/* Bound what a partial request may hold: head + PROXY + body. */
 	room = HTTP_MAX_HEAD + PP_MAX_HEADER + MAX_ADMIN_BODY + 1 - c->inlen;
+	if (room == 0 && c->parked) {
+		/* That much pipelined behind a long-poll: it answers now (what
+		 * there is), and the requests behind it are read on. */
+		hconn_unpark(c);
+		return true;
+	}
 	if (room > sizeof(buf))
 		room = sizeof(buf);
 	n = recv(fd, buf, room, 0);

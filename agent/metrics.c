@@ -162,61 +162,74 @@ svc_series(struct sbuf *out, const char *name, const struct svc *s)
 	sbuf_puts(out, "\"");
 }
 
-/*
- * Whether a backend result named as r comes before r in res, depth first:
- * 1 yes, 0 no, -1 r reached first. A backend required twice (once by
- * name, once in an any) must give one series, or the page is invalid.
- */
-static int
-nbsrv_before(const struct cond_result *res, size_t n,
-    const struct cond_result *r)
-{
-	size_t	i;
-	int	found;
+/* The backend results of a service, depth first (any/at_least's too). */
+struct nbsrv_list {
+	const struct cond_result	**v;
+	size_t				  n, cap;
+};
 
-	for (i = 0; i < n; i++) {
-		if (&res[i] == r)
-			return -1;
-		if (res[i].nsub > 0 &&
-		    (found = nbsrv_before(res[i].sub, res[i].nsub, r)) != 0)
-			return found;
-		if (res[i].kind == COND_BACKEND && res[i].present &&
-		    strcmp(res[i].name, r->name) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-static bool
-nbsrv_seen_before(const struct cond_result *res, size_t n,
-    const struct cond_result *r)
-{
-	return nbsrv_before(res, n, r) == 1;
-}
-
-/* One series per backend condition, those inside any/at_least included
- * (a backend named twice gives one series). */
 static void
-render_nbsrv(struct sbuf *out, const struct svc *s,
-    const struct cond_result *res, size_t n)
+nbsrv_collect(struct nbsrv_list *l, const struct cond_result *res, size_t n)
 {
 	size_t	i;
 
 	for (i = 0; i < n; i++) {
-		const struct cond_result *r = &res[i];
-
-		if (r->kind == COND_ANY || r->kind == COND_AT_LEAST) {
-			render_nbsrv(out, s, r->sub, r->nsub);
+		if (res[i].nsub > 0)
+			nbsrv_collect(l, res[i].sub, res[i].nsub);
+		if (res[i].kind != COND_BACKEND || !res[i].present)
 			continue;
+		if (l->n == l->cap) {
+			l->cap = l->cap ? l->cap * 2 : 16;
+			l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
 		}
-		if (r->kind != COND_BACKEND || !r->present ||
-		    nbsrv_seen_before(s->results, s->nresults, r))
+		l->v[l->n++] = &res[i];
+	}
+}
+
+/* Indices into v (arg) by name, then by position: the first of each
+ * name first. */
+static int
+nbsrv_cmp(const void *a, const void *b, void *arg)
+{
+	const struct cond_result **v = arg;
+	size_t	x = *(const size_t *)a, y = *(const size_t *)b;
+	int	c = strcmp(v[x]->name, v[y]->name);
+
+	return c != 0 ? c : (x < y ? -1 : x > y);
+}
+
+/*
+ * One series per backend a service requires, those inside any/at_least
+ * included: a backend named twice (once by name, once in an any) gives
+ * one, or the page is invalid. O(n log n): "*" over thousands of backends
+ * must not stall the loop.
+ */
+static void
+render_nbsrv(struct sbuf *out, const struct svc *s)
+{
+	struct nbsrv_list	 l = { 0 };
+	size_t			*idx, i;
+	bool			*dup;
+
+	nbsrv_collect(&l, s->results, s->nresults);
+	idx = xcalloc(l.n + 1, sizeof(*idx));
+	dup = xcalloc(l.n + 1, sizeof(*dup));
+	for (i = 0; i < l.n; i++)
+		idx[i] = i;
+	qsort_r(idx, l.n, sizeof(*idx), nbsrv_cmp, l.v);
+	for (i = 1; i < l.n; i++)
+		dup[idx[i]] = strcmp(l.v[idx[i]]->name, l.v[idx[i - 1]]->name) == 0;
+	for (i = 0; i < l.n; i++) {
+		if (dup[i])
 			continue;
 		svc_series(out, "hapwatch_condition_nbsrv", s);
 		sbuf_puts(out, ",proxy=\"");
-		label(out, r->name);
-		sbuf_printf(out, "\"} %d\n", r->nbsrv);
+		label(out, l.v[i]->name);
+		sbuf_printf(out, "\"} %d\n", l.v[i]->nbsrv);
 	}
+	free(dup);
+	free(idx);
+	free(l.v);
 }
 
 static void
@@ -260,8 +273,7 @@ render_services(const struct view *v, struct sbuf *out)
 	head(out, "hapwatch_condition_nbsrv", "gauge",
 	    "HAProxy's nbsrv() for each backend a service requires.");
 	for (i = 0; i < v->nsvcs; i++)
-		render_nbsrv(out, &v->svcs[i], v->svcs[i].results,
-		    v->svcs[i].nresults);
+		render_nbsrv(out, &v->svcs[i]);
 }
 
 enum be_field { BE_ACT, BE_BCK, BE_SERVERS };

@@ -207,6 +207,26 @@ capa_desc(const void *a, const void *b)
 	return y->pct - x->pct;
 }
 
+/* The n-th best (1: the best) of caps[0..len), the unknown ones taken as
+ * pct; caps is left as it was. */
+static struct capa
+capa_nth(const struct capa *caps, const bool *unknown, size_t len, size_t n,
+    int pct)
+{
+	struct capa	*v = xcalloc(len, sizeof(*v)), out;
+	size_t		 i;
+
+	for (i = 0; i < len; i++) {
+		v[i] = caps[i];
+		if (unknown[i])
+			v[i].pct = pct;
+	}
+	qsort(v, len, sizeof(*v), capa_desc);
+	out = v[n - 1];
+	free(v);
+	return out;
+}
+
 /*
  * any / at_least N of: holds when N of its conditions hold. Its capacity
  * is the N-th best of its conditions' (any: the best), one that fails
@@ -219,9 +239,10 @@ cond_combinator(struct results *rs, const struct conf_cond *c,
 	struct cond_result	*r;
 	struct results		 sub;
 	struct capa		*caps = xcalloc(c->nsub, sizeof(*caps));
+	bool			*unknown = xcalloc(c->nsub, sizeof(*unknown));
 	char			 fails[SVC_REASON_MAX] = "";
 	char			 tmp[SVC_REASON_MAX];
-	bool			 unknown = false;
+	struct capa		 lo, hi;
 	size_t			 i;
 
 	r = results_add(rs, c->kind, c->kind == COND_ANY ? "any" : "at_least");
@@ -242,20 +263,28 @@ cond_combinator(struct results *rs, const struct conf_cond *c,
 				    c->sub[i].name != NULL ? c->sub[i].name :
 				    "check");
 			}
+			/* A nested combinator that holds, its own unknown. */
+			unknown[i] = caps[i].pct < 0;
 		} else {
 			reason_append(fails, sizeof(fails), "; ", tmp);
-			if (caps[i].pct < 0 && !caps[i].none)
-				unknown = true;
+			/* What fails carries nothing, but for stale stats: then
+			 * whether it would hold is not known either. */
+			unknown[i] = caps[i].pct < 0 && !caps[i].none &&
+			    !in->stats_fresh;
 			caps[i].pct = 0;
 		}
 		caps[i].none = false;
 	}
 	r->ok = r->holding >= c->at_least;
-	qsort(caps, c->nsub, sizeof(*caps), capa_desc);
-	*ca = caps[c->at_least - 1];
-	if (unknown)
+	/* The N-th best with every unknown as 0, then as 100: the same, it
+	 * is known whatever they are; else unknown. */
+	lo = capa_nth(caps, unknown, c->nsub, (size_t)c->at_least, 0);
+	hi = capa_nth(caps, unknown, c->nsub, (size_t)c->at_least, 100);
+	*ca = lo;
+	if (lo.pct != hi.pct)
 		ca->pct = -1;
 	r->capacity = ca->pct;
+	free(unknown);
 	free(caps);
 	if (!r->ok) {
 		if (c->kind == COND_ANY)
@@ -488,6 +517,17 @@ svc_verdict_reason(const struct svc *s, bool settling, char *buf,
 	}
 }
 
+/* What degraded_below is judged on: the capacity itself (0% is under
+ * 1%), not the weight that is never under 1; while unknown, the weight. */
+static int
+svc_capacity_now(const struct svc *s, int weight)
+{
+	int	c = s->conf->weight_from != CONF_NONE ? s->check_weight :
+		    s->capacity;
+
+	return c >= 0 ? c : weight;
+}
+
 /* "capacity 33% (api: 1 of 3 servers usable), under 50%" */
 static void
 svc_degraded_reason(const struct svc *s, int weight, char *buf, size_t len)
@@ -533,7 +573,8 @@ svc_update_answer(struct svc *s)
 		break;
 	}
 	weight = svc_weight(s);
-	if (state == SVC_UP && weight < s->conf->degraded_below) {
+	if (state == SVC_UP && svc_capacity_now(s, weight) <
+	    s->conf->degraded_below) {
 		state = SVC_DEGRADED;
 		svc_degraded_reason(s, weight, reason, sizeof(reason));
 	}

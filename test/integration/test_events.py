@@ -158,9 +158,11 @@ class EventsTest(H.Case):
         self.assertEqual(rc, 0)
         t.join(90 * H.SCALE)
         self.assertFalse(t.is_alive())
-        # The override and the transition it made, told in one turn.
+        # The override, the transition it made and the let-go (nothing to
+        # watch here), told in the one turn they happened in.
         self.assertEqual([(e["seq"], e["event"]) for e in out["evs"]],
-                         [(last + 1, "override"), (last + 2, "transition")])
+                         [(last + 1, "override"), (last + 2, "transition"),
+                          (last + 3, "let_go")])
         self.assertLess(out["t"], 50, "woken, not timed out")
 
         # One that times out: [] after its wait, not before.

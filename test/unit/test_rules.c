@@ -174,6 +174,14 @@ static const struct rule_case cases[] = {
 	  " {\"backend\": \"pool_a\"}, {\"backend\": \"nosuch\"} ] } ] }", 1, 1,
 	  SVC_DOWN, 0, "any of: pool_a: 0 of 2 servers usable; nosuch: no "
 	  "such backend" },
+	/* A backend missing (fresh stats) is a condition that fails: 0, not
+	 * an unknown that would freeze the weight. */
+	{ "{\"require\": [ {\"at_least\": 2, \"of\": [ {\"backend\": \"pool_c\"},"
+	  " {\"backend\": \"pool_b\"}, {\"backend\": \"nosuch\"} ] } ],"
+	  " \"degraded_below\": 30 }", 1, 1, SVC_UP, 33, "all conditions hold" },
+	{ "{\"require\": [ {\"any\": [ {\"backend\": \"pool_c\"},"
+	  " {\"backend\": \"nosuch\"} ] } ] }", 1, 1,
+	  SVC_UP, 75, "all conditions hold" },
 	/* Degraded: up, with its weight under degraded_below. */
 	{ "{\"require\": [ {\"any\": [ {\"backend\": \"pool_a\"},"
 	  " {\"backend\": \"pool_b\"} ] } ], \"degraded_below\": 50 }", 1, 1,
