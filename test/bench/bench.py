@@ -3,12 +3,21 @@
 machine, the way ../shared/BENCHMARKS.md says holds on a noisy 2-core box:
 servers pinned to CPU 1, the load generator to CPU 0, HAProxy with nbthread
 1, A B A B alternation, medians, and server CPU time per request from
-/proc/PID/stat rather than requests per second alone.
+/proc/PID/task/*/schedstat rather than requests per second alone.
 
-    ./dev bench [--quick] [--out test/bench/RESULTS.md]
+    ./dev bench [--haproxy host|3.0|3.2|3.4] [--parts health,detect,poll]
+                [--baseline BIN] [--quick] [--out test/bench/RESULTS.md]
+
+--haproxy picks the HAProxy measured against: the host's, or Debian's
+HAProxy of that version from a root made by test/tools/mkroot (the matrix's,
+run through test/tools/inroot, sharing this host's network, pids and /tmp).
+The health endpoint is also measured against nginx's `return 200`, the
+fastest peer. --baseline BIN adds another hapwatch binary to the health
+rounds (an older build, to show what a change costs on the health path).
 
 Prints a markdown table (anchor, target, measured, ratio, verdict) and
-writes it, with the machine's description, to test/bench/RESULTS.md.
+writes it, with the machine's description, into test/bench/RESULTS.md as
+the section of that HAProxy version; the other versions' sections stay.
 """
 import argparse
 import json
@@ -27,8 +36,22 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 HAPWATCH = os.path.join(TOP, "build", "hapwatch")
 BACKEND = os.path.join(TOP, "test", "tools", "backend.py")
-CLK = os.sysconf("SC_CLK_TCK")
+MKROOT = os.path.join(TOP, "test", "tools", "mkroot")
+INROOT = os.path.join(TOP, "test", "tools", "inroot")
 SERVER_CPU, CLIENT_CPU = "1", "0"
+HAPROXY = ["/usr/sbin/haproxy"]     # argv prefix; set by --haproxy
+
+
+def haproxy_command(version):
+    """argv prefix that runs the HAProxy of that version (see the module
+    doc); inroot execs it in place, so the pid is HAProxy's."""
+    if version == "host":
+        return ["/usr/sbin/haproxy"]
+    r = subprocess.run([MKROOT, "haproxy-" + version], stdout=subprocess.PIPE,
+                       text=True)
+    if r.returncode != 0:
+        raise RuntimeError("HAProxy %s: cannot build its root" % version)
+    return [INROOT, r.stdout.strip(), "/usr/sbin/haproxy"]
 
 
 def log(msg):
@@ -42,9 +65,17 @@ def free_port():
 
 
 def cpu_seconds(pid):
-    with open("/proc/%d/stat" % pid) as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK
+    """CPU time of every thread of pid, in seconds, from the scheduler's
+    nanosecond counters (/proc/PID/stat counts in ticks of 10 ms, too
+    coarse for a figure of a tenth of a millisecond per poll)."""
+    total = 0
+    for tid in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:   # a thread that just ended
+            pass
+    return total / 1e9
 
 
 def rss_kib(pid):
@@ -124,17 +155,24 @@ class Env:
         return self.path(name)
 
     def haproxy(self, cfg):
-        p = self.spawn(["haproxy", "-db", "-f", self.write("haproxy.cfg", cfg)],
+        p = self.spawn(HAPROXY + ["-db", "-f", self.write("haproxy.cfg", cfg)],
                        name="haproxy")
         sock = self.path("admin.sock")
         wait_for(lambda: os.path.exists(sock) and "Pid" in cli(sock, "show info"),
                  "HAProxy")
         return p, sock
 
-    def hapwatch(self, conf):
-        p = self.spawn([HAPWATCH, "-f", self.write("hw.json", json.dumps(conf))],
-                       name="hapwatch")
+    def hapwatch(self, conf, binary=HAPWATCH, name="hapwatch"):
+        p = self.spawn([binary, "-f", self.write(name + ".json",
+                                                 json.dumps(conf))],
+                       name=name)
         return p
+
+    def nginx(self, port):
+        """nginx as BENCHMARKS.md ran it: one process, no access log."""
+        conf = self.write("nginx.conf", NGINX.format(dir=self.dir, port=port))
+        return self.spawn(["/usr/sbin/nginx", "-p", self.dir, "-e",
+                           self.path("nginx.err"), "-c", conf], name="nginx")
 
 
 def wrk(port, conns, secs, close):
@@ -153,6 +191,22 @@ def wrk(port, conns, secs, close):
 
 
 # ---- 1. the health endpoint ------------------------------------------
+
+NGINX = """\
+daemon off;
+master_process off;
+worker_processes 1;
+pid {dir}/nginx.pid;
+events {{ worker_connections 5000; }}
+http {{
+    access_log off;
+    client_body_temp_path {dir}/nginx-body;
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        location = /haproxy_status {{ return 200 "up\\n"; }}
+    }}
+}}
+"""
 
 HEALTH_HAP = """\
 global
@@ -175,27 +229,36 @@ backend webapp
 """
 
 
-def bench_health(secs, rounds):
+def bench_health(secs, rounds, baseline=None):
     env = Env()
     try:
-        hport, wport = free_port(), free_port()
+        hport, nport, wport, bport = (free_port() for _ in range(4))
         hap, sock = env.haproxy(HEALTH_HAP.format(dir=env.dir, hport=hport,
                                                   bport=free_port()))
-        hw = env.hapwatch({
-            "haproxy": {"stats": "unix:" + sock},
-            "services": {"web": {"require": [{"backend": "webapp"}]}},
-            "listen": [{"http": "127.0.0.1:%d" % wport,
-                        "paths": {"/haproxy_status": "web"},
-                        "max_connections": 5000}]})
-        wait_for(lambda: http_get(wport, "/haproxy_status") == 200, "hapwatch up")
+        ngx = env.nginx(nport)
+
+        def conf(port):
+            return {"haproxy": {"stats": "unix:" + sock},
+                    "services": {"web": {"require": [{"backend": "webapp"}]}},
+                    "listen": [{"http": "127.0.0.1:%d" % port,
+                                "paths": {"/haproxy_status": "web"},
+                                "max_connections": 5000}]}
+        hw = env.hapwatch(conf(wport))
+        servers = [("haproxy", hap, hport), ("nginx", ngx, nport),
+                   ("hapwatch", hw, wport)]
+        if baseline:
+            servers.append(("baseline", env.hapwatch(
+                conf(bport), binary=baseline, name="baseline"), bport))
+        for name, _, port in servers:
+            wait_for(lambda: http_get(port, "/haproxy_status") == 200,
+                     name + " up")
         rows = {}
         for mode, conns, close in [("keep-alive", 50, False),
                                    ("close per request", 50, True),
                                    ("keep-alive", 1000, False)]:
-            res = {"haproxy": [], "hapwatch": []}
+            res = {name: [] for name, _, _ in servers}
             for _ in range(rounds):
-                for name, proc, port in [("haproxy", hap, hport),
-                                         ("hapwatch", hw, wport)]:
+                for name, proc, port in servers:
                     c0 = cpu_seconds(proc.pid)
                     req, p99 = wrk(port, conns, secs, close)
                     c1 = cpu_seconds(proc.pid)
@@ -446,122 +509,190 @@ def quiet_check():
     return 1 - (i1 - i0) / (t1 - t0)
 
 
-def machine():
+def haproxy_version():
+    out = subprocess.run(HAPROXY + ["-v"], capture_output=True,
+                         text=True).stdout
+    return re.search(r"version (\S+)", out).group(1)
+
+
+def machine(hv):
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    hv = subprocess.run(["haproxy", "-v"], capture_output=True,
-                        text=True).stdout.split()[2]
     wv = subprocess.run(["wrk", "-v"], capture_output=True,
                         text=True).stdout.split()[1]
-    return "%s, %d CPUs, %s, kernel %s, HAProxy %s, wrk %s" % (
+    nv = subprocess.run(["/usr/sbin/nginx", "-v"], capture_output=True,
+                        text=True).stderr.strip().split("/")[-1]
+    return "%s, %d CPUs, %s, kernel %s, HAProxy %s, nginx %s, wrk %s" % (
         cpu, os.cpu_count(), platform.freedesktop_os_release().get(
-            "PRETTY_NAME", "?"), platform.release(), hv, wv)
+            "PRETTY_NAME", "?"), platform.release(), hv, nv, wv)
 
 
 def verdict(ok):
     return "met" if ok else "**missed**"
 
 
+def health_rows(h, baseline):
+    rows = []
+    for key, what in [(("keep-alive", 50), "keep-alive, 50 conns"),
+                      (("close per request", 50), "one connection per probe")]:
+        v = h[key]
+        hw, hap, ngx = v["hapwatch"][2], v["haproxy"][2], v["nginx"][2]
+        rows.append(("health endpoint CPU/request, %s" % what,
+                     "HAProxy monitor-uri %.2f us" % hap, "<= 0.9 x HAProxy",
+                     "%.2f us" % hw, "%.2f" % (hw / hap),
+                     verdict(hw / hap <= 0.9)))
+        rows.append(("health endpoint CPU/request, %s" % what,
+                     "nginx return 200 %.2f us" % ngx, "<= 1.0 x nginx",
+                     "%.2f us" % hw, "%.2f" % (hw / ngx),
+                     verdict(hw / ngx <= 1.0)))
+        if baseline:
+            b = v["baseline"][2]
+            rows.append(("health endpoint CPU/request, %s, against an older "
+                         "build" % what, "baseline %.2f us" % b,
+                         "<= 1.03 x baseline (noise)", "%.2f us" % hw,
+                         "%.2f" % (hw / b), verdict(hw / b <= 1.03)))
+    ka1k = h[("keep-alive", 1000)]
+    r = ka1k["hapwatch"][1] / ka1k["haproxy"][1]
+    rows.append(("p99 latency, 1,000 keep-alive conns",
+                 "HAProxy %.2f ms" % ka1k["haproxy"][1], "<= HAProxy",
+                 "%.2f ms" % ka1k["hapwatch"][1], "%.2f" % r,
+                 verdict(r <= 1.0)))
+    detail = ["Health endpoint detail (req/s, p99 ms, server CPU us/req):", ""]
+    for (m, c), v in h.items():
+        detail.append("- %s, %d conns: %s" % (m, c, "; ".join(
+            "%s %.0f / %.2f / %.2f" % (k, *x) for k, x in v.items())))
+    return rows, detail
+
+
+def p99(v):
+    return sorted(v)[max(0, int(len(v) * 0.99) - 1)]
+
+
+def detect_rows(d_trig, d_poll):
+    return [("added detection latency, log trigger (p99)",
+             "monitor-uri adds 0", "<= 2 ms",
+             "%.2f ms (median %.2f)" % (p99(d_trig), statistics.median(d_trig)),
+             "-", verdict(p99(d_trig) <= 2)),
+            ("added detection latency, polling 100ms (p99)",
+             "monitor-uri adds 0", "<= interval + 2 ms",
+             "%.2f ms (median %.2f)" % (p99(d_poll), statistics.median(d_poll)),
+             "-", verdict(p99(d_poll) <= 102))]
+
+
+def poll_rows(p):
+    t3, ta, lp = p["3 backends"], p["all 1000 backends"], p["loop"]
+    anchor = lp["anchor show stat -1 2 -1"]
+    return [
+        ("HAProxy CPU per poll, service on 3 of 1,000 backends "
+         "(back to back / live every 10 ms)",
+         "full show stat %.1f ms" % lp["anchor show stat"],
+         "<= 0.2 ms", "%.3f / %.3f ms" % (lp["hapwatch 3 backends"],
+                                          t3["haproxy_ms"]),
+         "%.4f" % (lp["hapwatch 3 backends"] / lp["anchor show stat"]),
+         verdict(lp["hapwatch 3 backends"] <= 0.2)),
+        ("HAProxy CPU per poll, all 1,000 backends "
+         "(back to back / live every 10 ms)",
+         "show stat -1 2 -1 %.3f ms" % anchor, "<= 1.05 x show stat -1 2 -1",
+         "%.3f / %.3f ms (show info alone %.3f)" % (
+             lp["hapwatch all backends"], ta["haproxy_ms"],
+             lp["show info alone"]),
+         "%.2f" % (lp["hapwatch all backends"] / anchor),
+         verdict(lp["hapwatch all backends"] <= 1.05 * anchor)),
+        ("hapwatch CPU per poll, all 1,000 backends", "-", "<= 1 ms",
+         "%.3f ms" % ta["hapwatch_ms"], "-", verdict(ta["hapwatch_ms"] <= 1)),
+        ("hapwatch RSS, 1,000 backends watched", "HAProxy 22 MiB",
+         "<= 4 MiB", "%.1f MiB" % (ta["rss_kib"] / 1024),
+         "%.2f" % (ta["rss_kib"] / 1024 / 22),
+         verdict(ta["rss_kib"] <= 4096))]
+
+
+HEAD = """# hapwatch benchmark results
+
+Produced by `./dev bench --haproxy VERSION`: a section per HAProxy version,
+each replaced by the last run against that version (the others stay).
+"""
+
+
+def write_section(path, hv, text):
+    """Put text in place of hv's major.minor section of path."""
+    key = ".".join(hv.split(".")[:2])
+    sections = {}
+    try:
+        with open(path) as f:
+            old = f.read()
+    except FileNotFoundError:
+        old = ""
+    for part in re.split(r"^(?=## HAProxy )", old, flags=re.M)[1:]:
+        m = re.match(r"## HAProxy (\d+\.\d+)", part)
+        if m:
+            sections[m.group(1)] = part.rstrip("\n") + "\n"
+    sections[key] = text
+    order = sorted(sections, key=lambda v: tuple(int(x) for x in v.split(".")))
+    with open(path, "w") as f:
+        f.write(HEAD + "".join("\n" + sections[v] for v in order))
+
+
 def main():
+    global HAPROXY
     ap = argparse.ArgumentParser()
+    ap.add_argument("--haproxy", default="host",
+                    help="host (default), 3.0, 3.2 or 3.4")
+    ap.add_argument("--parts", default="health,detect,poll",
+                    help="which measurements, comma-separated")
+    ap.add_argument("--baseline", metavar="BIN",
+                    help="another hapwatch binary for the health rounds")
     ap.add_argument("--quick", action="store_true",
                     help="shorter runs (for a smoke test, not for figures)")
     ap.add_argument("--out", default=os.path.join(TOP, "test", "bench",
                                                   "RESULTS.md"))
     a = ap.parse_args()
+    parts = set(a.parts.split(","))
+    if parts - {"health", "detect", "poll"}:
+        ap.error("--parts: health, detect, poll")
+    HAPROXY = haproxy_command(a.haproxy)
+    hv = haproxy_version()
     secs, rounds, samples = (2, 1, 10) if a.quick else (10, 5, 50)
     busy = quiet_check()
-    log("machine busy before the run: %.0f%%" % (busy * 100))
-    log("1. health endpoint (wrk, %ds x %d rounds, alternated)" % (secs, rounds))
-    h = bench_health(secs, rounds)
-    log("2. detection latency (%d samples each)" % samples)
-    d_trig = bench_detect(True, samples)
-    d_poll = bench_detect(False, samples)
-    log("3. polling cost at 1,000 backends x 10 servers")
-    p = bench_poll(secs, rounds)
-
-    def p99(v):
-        return sorted(v)[max(0, int(len(v) * 0.99) - 1)]
-
-    rows = []
-    ka, cl, ka1k = h[("keep-alive", 50)], h[("close per request", 50)], \
-        h[("keep-alive", 1000)]
-    r = ka["hapwatch"][2] / ka["haproxy"][2]
-    rows.append(("health endpoint CPU/request, keep-alive, 50 conns",
-                 "HAProxy monitor-uri %.2f us (anchor 7.19)" % ka["haproxy"][2],
-                 "<= 0.9 x HAProxy", "%.2f us" % ka["hapwatch"][2],
-                 "%.2f" % r, verdict(r <= 0.9)))
-    r = cl["hapwatch"][2] / cl["haproxy"][2]
-    rows.append(("health endpoint CPU/request, one connection per probe",
-                 "HAProxy %.2f us (anchor 28.1)" % cl["haproxy"][2],
-                 "<= 0.9 x HAProxy", "%.2f us" % cl["hapwatch"][2],
-                 "%.2f" % r, verdict(r <= 0.9)))
-    r = ka1k["hapwatch"][1] / ka1k["haproxy"][1]
-    rows.append(("p99 latency, 1,000 keep-alive conns",
-                 "HAProxy %.2f ms (anchor 18.9)" % ka1k["haproxy"][1],
-                 "<= HAProxy", "%.2f ms" % ka1k["hapwatch"][1], "%.2f" % r,
-                 verdict(r <= 1.0)))
-    rows.append(("added detection latency, log trigger (p99)",
-                 "monitor-uri adds 0", "<= 2 ms",
-                 "%.2f ms (median %.2f)" % (p99(d_trig),
-                                           statistics.median(d_trig)),
-                 "-", verdict(p99(d_trig) <= 2)))
-    rows.append(("added detection latency, polling 100ms (p99)",
-                 "monitor-uri adds 0", "<= interval + 2 ms",
-                 "%.2f ms (median %.2f)" % (p99(d_poll),
-                                           statistics.median(d_poll)),
-                 "-", verdict(p99(d_poll) <= 102)))
-    t3, ta, lp = p["3 backends"], p["all 1000 backends"], p["loop"]
-    rows.append(("HAProxy CPU per poll, service on 3 of 1,000 backends "
-                 "(back to back / live every 10 ms)",
-                 "full show stat %.1f ms (35.8)" % lp["anchor show stat"],
-                 "<= 0.2 ms", "%.3f / %.3f ms" % (
-                     lp["hapwatch 3 backends"], t3["haproxy_ms"]),
-                 "%.4f" % (lp["hapwatch 3 backends"] / lp["anchor show stat"]),
-                 verdict(lp["hapwatch 3 backends"] <= 0.2)))
-    rows.append(("HAProxy CPU per poll, all 1,000 backends "
-                 "(back to back / live every 10 ms)",
-                 "backend rows %.2f ms (3.3)" % lp["anchor show stat -1 2 -1"],
-                 "<= 3.5 ms", "%.3f / %.3f ms (anchor %+.3f; show info "
-                 "alone %.3f)" % (
-                     lp["hapwatch all backends"], ta["haproxy_ms"],
-                     lp["hapwatch all backends"] -
-                     lp["anchor show stat -1 2 -1"], lp["show info alone"]),
-                 "%.2f" % (lp["hapwatch all backends"] /
-                           lp["anchor show stat -1 2 -1"]),
-                 verdict(lp["hapwatch all backends"] <= 3.5)))
-    rows.append(("hapwatch CPU per poll, all 1,000 backends", "-", "<= 1 ms",
-                 "%.3f ms" % ta["hapwatch_ms"], "-",
-                 verdict(ta["hapwatch_ms"] <= 1)))
-    rows.append(("hapwatch RSS, 1,000 backends watched", "HAProxy 22 MiB",
-                 "<= 4 MiB", "%.1f MiB" % (ta["rss_kib"] / 1024),
-                 "%.2f" % (ta["rss_kib"] / 1024 / 22),
-                 verdict(ta["rss_kib"] <= 4096)))
+    log("HAProxy %s; machine busy before the run: %.0f%%" % (hv, busy * 100))
+    rows, detail = [], []
+    if "health" in parts:
+        log("health endpoint (wrk, %ds x %d rounds, alternated)" % (secs,
+                                                                    rounds))
+        r, d = health_rows(bench_health(secs, rounds, a.baseline), a.baseline)
+        rows += r
+        detail += d + [""]
+    if "detect" in parts:
+        log("detection latency (%d samples each)" % samples)
+        rows += detect_rows(bench_detect(True, samples),
+                            bench_detect(False, samples))
+    if "poll" in parts:
+        log("polling cost at 1,000 backends x 10 servers")
+        p = bench_poll(secs, rounds)
+        rows += poll_rows(p)
+        detail += ["Polling detail: %s" % json.dumps(p), ""]
     table = ["| figure | anchor (this run) | target | measured | ratio | verdict |",
              "| --- | --- | --- | --- | --- | --- |"]
     table += ["| %s |" % " | ".join(r) for r in rows]
     text = "\n".join([
-        "# hapwatch benchmark results", "",
-        "Produced by `./dev bench`%s on %s." % (
-            " --quick" if a.quick else "", time.strftime("%Y-%m-%d %H:%M UTC",
-                                                         time.gmtime())),
-        "", "Machine: %s." % machine(),
+        "## HAProxy %s%s" % (hv, " (the host's)" if a.haproxy == "host"
+                             else " (Debian root haproxy-%s)" % a.haproxy), "",
+        "`./dev bench --haproxy %s%s%s%s` on %s." % (
+            a.haproxy, "" if a.parts == "health,detect,poll" else
+            " --parts " + a.parts, " --baseline BIN" if a.baseline else "",
+            " --quick" if a.quick else "",
+            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
+        "", "Machine: %s." % machine(hv),
         "Busy before the run: %.0f%% of all CPUs." % (busy * 100),
         "Servers pinned to CPU %s, wrk to CPU %s; HAProxy nbthread 1; "
         "%d rounds of %d s alternated, medians." % (SERVER_CPU, CLIENT_CPU,
                                                    rounds, secs),
-        "", *table, "",
-        "Health endpoint detail (req/s, p99 ms, server CPU us/req):", ""] +
-        ["- %s, %d conns: HAProxy %.0f / %.2f / %.2f; hapwatch %.0f / %.2f / %.2f"
-         % (m, c, *v["haproxy"], *v["hapwatch"]) for (m, c), v in h.items()] +
-        ["", "Polling detail: %s" % json.dumps(p), ""])
+        "", *table, "", *detail])
     print(text)
-    with open(a.out, "w") as f:
-        f.write(text)
+    write_section(a.out, hv, text)
     return 0
 
 
