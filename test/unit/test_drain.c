@@ -1,6 +1,7 @@
 /*
  * test_drain.c: a drain's frontends across a config reload, its quiet
- * judged from HAProxy's totals, and a drain kept across a restart.
+ * judged from HAProxy's totals, a drain kept across a restart, and the
+ * prober table's bound under a flood.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -162,6 +163,39 @@ test_frontend_not_crowded_out(void **state)
 	probers_free(p);
 }
 
+/* A scan from many addresses: the table keeps its bound, evicts the
+ * stalest, counts it, and never the prober a drain watches. */
+static void
+test_probers_bounded(void **state)
+{
+	struct probers		*p = probers_new(8);
+	struct prober_addr	 lb = { .family = AF_INET, .bytes = { 10, 0, 0, 5 } };
+	struct prober_addr	 a = { .family = AF_INET6 };
+	const struct prober	*w[4];
+	uint32_t		 i;
+
+	probers_seen(p, 0, PROBER_HTTP, &lb, true);
+	probers_seen(p, 0, PROBER_HTTP, &lb, true);
+	assert_int_equal(probers_watch(p, 0, 0), 1);
+	for (i = 0; i < 10000; i++) {
+		memcpy(a.bytes, &i, sizeof(i));
+		probers_seen(p, 0, PROBER_HTTP, &a, false);
+		assert_true(probers_count(p) <= 8);
+	}
+	assert_int_equal(probers_count(p), 8);
+	assert_int_equal(probers_evictions(p), 10000 - 7);
+	assert_non_null(probers_find(p, 0, PROBER_HTTP, &lb));
+	assert_int_equal(probers_watched(p, 0, w, 4), 1);
+	assert_memory_equal(w[0]->addr.bytes, lb.bytes, 4);
+	/* The freshest stay; the first of the scan went first. */
+	assert_non_null(probers_find(p, 0, PROBER_HTTP, &a));
+	i = 0;
+	memcpy(a.bytes, &i, sizeof(i));
+	assert_null(probers_find(p, 0, PROBER_HTTP, &a));
+	probers_unwatch(p, 0);
+	probers_free(p);
+}
+
 int
 main(void)
 {
@@ -169,6 +203,7 @@ main(void)
 		cmocka_unit_test(test_rewatch_keeps_quiet),
 		cmocka_unit_test(test_resume),
 		cmocka_unit_test(test_frontend_not_crowded_out),
+		cmocka_unit_test(test_probers_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
