@@ -180,13 +180,13 @@ master_parse_startup_logs(const char *buf, size_t len, char *why,
 
 /* ---- polling ---- */
 
-/* What changed since the last read. */
-static void
-master_compare(struct master *m, struct master_report *r)
+void
+master_compare(const struct master_proc *last, struct master_report *r)
 {
-	const struct master_proc	*now = &r->proc, *last = &m->last;
+	const struct master_proc	*now = &r->proc;
 
-	r->first = !m->have_last;
+	r->first = last == NULL;
+	r->restarted = r->new_worker = false;
 	if (r->first) {
 		/* A reload that failed before we came stands as a fact. */
 		r->failures = now->failed > 0 ? (unsigned)now->failed : 0;
@@ -203,6 +203,8 @@ master_compare(struct master *m, struct master_report *r)
 		    (unsigned)(now->failed - last->failed) : 0;
 	else if (!r->new_worker)
 		r->failures = now->reloads - last->reloads;
+	else
+		r->failures = 0;
 }
 
 static void master_send(struct master *m, const char *line);
@@ -274,7 +276,7 @@ master_proc_cb(void *arg, const struct hacli_result *res)
 		r->error = POLL_EGARBLED;
 		snprintf(r->detail, sizeof(r->detail), "show proc: %s", err);
 	} else {
-		master_compare(m, r);
+		master_compare(m->have_last ? &m->last : NULL, r);
 		/* Why it failed, where HAProxy keeps it (3.0 and later). */
 		if (r->failures > 0) {
 			master_send(m, "show startup-logs");

@@ -74,6 +74,13 @@ void		 master_free(struct master *m);
 bool		 master_parse_proc(const char *buf, size_t len,
 		    struct master_proc *out, char *err, size_t errlen)
 		    MUST_CHECK;
+/*
+ * What changed from last (NULL: the first read) to r->proc: sets
+ * r->first, r->restarted, r->new_worker and r->failures (the reloads that
+ * failed in between; see the top of this file). Exposed for tests.
+ */
+void		 master_compare(const struct master_proc *last,
+		    struct master_report *r);
 /* The first "[ALERT]" line of "show startup-logs" output, without its
  * prefix, into why; false if there is none. */
 bool		 master_parse_startup_logs(const char *buf, size_t len,

@@ -133,6 +133,59 @@ test_startup_logs(void **state)
 	free(buf);
 }
 
+/* The failure arithmetic between two reads of "show proc". */
+static void
+test_compare(void **state)
+{
+	static const struct {
+		const char	*what;
+		struct master_proc last, now;	/* last.master_pid 0: none */
+		bool		 first, restarted, new_worker;
+		unsigned	 failures;
+	} cases[] = {
+		{ "first read, clean", { 0 }, { 10, 0, 0, 20, 0, "" },
+		  true, false, false, 0 },
+		{ "first read, a failure before we came", { 0 },
+		  { 10, 3, 1, 20, 2, "" }, true, false, false, 1 },
+		{ "nothing happened", { 10, 2, 0, 20, 2, "" },
+		  { 10, 2, 0, 20, 2, "" }, false, false, false, 0 },
+		{ "a good reload", { 10, 2, 0, 20, 2, "" },
+		  { 10, 3, 0, 21, 0, "" }, false, false, true, 0 },
+		{ "a failed reload: same worker, failed 0 -> 1",
+		  { 10, 2, 0, 20, 2, "" }, { 10, 3, 1, 20, 3, "" },
+		  false, false, false, 1 },
+		{ "two failed reloads between polls", { 10, 3, 1, 20, 3, "" },
+		  { 10, 5, 3, 20, 5, "" }, false, false, false, 2 },
+		{ "a good reload, then a failed one", { 10, 3, 1, 20, 3, "" },
+		  { 10, 5, 1, 21, 0, "" }, false, false, true, 1 },
+		{ "a good reload clears the count", { 10, 3, 1, 20, 3, "" },
+		  { 10, 4, 0, 21, 0, "" }, false, false, true, 0 },
+		{ "the master restarted, clean", { 10, 5, 1, 20, 5, "" },
+		  { 11, 0, 0, 30, 0, "" }, false, true, true, 0 },
+		{ "no [failed: N]: a reload with no new worker failed",
+		  { 10, 2, -1, 20, 2, "" }, { 10, 3, -1, 20, 3, "" },
+		  false, false, false, 1 },
+		{ "no [failed: N]: a reload with a new worker worked",
+		  { 10, 2, -1, 20, 2, "" }, { 10, 3, -1, 21, 0, "" },
+		  false, false, true, 0 },
+	};
+	struct master_report	r;
+	size_t			i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		memset(&r, 0xa5, sizeof(r));
+		r.proc = cases[i].now;
+		master_compare(cases[i].last.master_pid != 0 ? &cases[i].last :
+		    NULL, &r);
+		if (r.first != cases[i].first || r.restarted !=
+		    cases[i].restarted || r.new_worker != cases[i].new_worker ||
+		    r.failures != cases[i].failures)
+			fail_msg("%s: first %d restarted %d new_worker %d "
+			    "failures %u", cases[i].what, r.first, r.restarted,
+			    r.new_worker, r.failures);
+	}
+}
+
 /* An exec check's first line as a weight. */
 static void
 test_parse_weight(void **state)
@@ -159,6 +212,7 @@ main(void)
 		cmocka_unit_test(test_show_proc_versions),
 		cmocka_unit_test(test_show_proc_not),
 		cmocka_unit_test(test_startup_logs),
+		cmocka_unit_test(test_compare),
 		cmocka_unit_test(test_parse_weight),
 	};
 
