@@ -783,4 +783,5 @@ const struct responder_ops http_responder_ops = {
 	.wanted = http_wanted,
 	.accept = http_accept,
 	.free = http_free,
+	.client_speaks_first = true,
 };

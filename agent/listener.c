@@ -4,6 +4,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,7 +87,8 @@ unix_make_dir(const char *path)
 }
 
 static int
-listener_bind_fd(const struct conf_listen *c, char *err, size_t errlen)
+listener_bind_fd(const struct conf_listen *c, bool defer, char *err,
+    size_t errlen)
 {
 	const struct sockaddr_un *sun = (const struct sockaddr_un *)&c->addr.ss;
 	int	fd, one = 1;
@@ -120,6 +123,12 @@ listener_bind_fd(const struct conf_listen *c, char *err, size_t errlen)
 		goto fail;
 	if (listen(fd, BACKLOG) < 0)
 		goto fail;
+	/* Its clients speak first: the kernel hands over a connection with
+	 * its request already there (or, from a silent client, after about
+	 * a second), so answering takes no wakeup and no epoll change of its
+	 * own: about a third less CPU per probe (BENCHMARKS, test/bench). */
+	if (defer && c->addr.family != AF_UNIX)
+		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 	return fd;
 fail:
 	snprintf(err, errlen, "cannot listen on %s: %s", c->addr.text,
@@ -191,7 +200,8 @@ listener_accept_cb(evutil_socket_t lfd, short what, void *arg)
 static bool
 listener_open(struct listener *l, char *err, size_t errlen)
 {
-	l->fd = listener_bind_fd(l->conf, err, errlen);
+	l->fd = listener_bind_fd(l->conf, l->ops->client_speaks_first, err,
+	    errlen);
 	if (l->fd < 0)
 		return false;
 	event_assign(l->ev, l->base, l->fd, EV_READ | EV_PERSIST,

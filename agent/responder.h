@@ -59,6 +59,11 @@ struct responder_ops {
 		    const struct sockaddr *peer);
 	/* Free; the listener has closed every connection before. */
 	void	 (*free)(void *r);
+	/* Its clients send first (HTTP), so the listener may let the kernel
+	 * hold a connection until its first bytes come (TCP_DEFER_ACCEPT).
+	 * Not an agent-check's (HAProxy's agent sends nothing) nor a tcp
+	 * probe's (it connects and closes). */
+	bool	 client_speaks_first;
 };
 
 /* The responder of a listener kind. */

@@ -650,6 +650,8 @@ def main():
     ap.add_argument("--out", default=os.path.join(TOP, "test", "bench",
                                                   "RESULTS.md"))
     a = ap.parse_args()
+    # Stopped early, it still stops what it started (the Env's finally).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     parts = set(a.parts.split(","))
     if parts - {"health", "detect", "poll"}:
         ap.error("--parts: health, detect, poll")
