@@ -612,28 +612,101 @@ def poll_rows(p):
 
 HEAD = """# hapwatch benchmark results
 
-Produced by `./dev bench --haproxy VERSION`: a section per HAProxy version,
-each replaced by the last run against that version (the others stay).
+Produced by `./dev bench --haproxy VERSION [--parts ...]`: a section per
+HAProxy version, in it a part per measurement, each replaced by the last
+run of that part against that version (the others stay).
 """
 
+PARTS = [("health", "Health endpoint"), ("detect", "Detection latency"),
+         ("poll", "Polling cost")]
 
-def write_section(path, hv, text):
-    """Put text in place of hv's major.minor section of path."""
-    key = ".".join(hv.split(".")[:2])
+
+def split_parts(section):
+    """{part name: its text} of one version's section of RESULTS.md."""
+    titles = {title: name for name, title in PARTS}
+    out = {}
+    for chunk in re.split(r"^(?=### )", section, flags=re.M)[1:]:
+        m = re.match(r"### (.+)", chunk)
+        if m and m.group(1).strip() in titles:
+            out[titles[m.group(1).strip()]] = chunk.rstrip("\n") + "\n"
+    if not out and "| figure |" in section:
+        out = split_one_table(section)
+    return out
+
+
+def part_of(figure):
+    if figure.startswith(("health", "p99")):
+        return "health"
+    return "detect" if figure.startswith("added detection") else "poll"
+
+
+def split_one_table(section):
+    """The parts of a section written before there were parts: one table
+    and its detail lines, after the run's description."""
+    lines = section.rstrip("\n").splitlines()[1:]
+    intro = " ".join(l for l in lines if l and not l.startswith(("|", "-"))
+                     and "detail" not in l)
+    head = [l for l in lines if l.startswith("| figure") or
+            l.startswith("| ---")]
+    rows, detail = {}, {"health": [], "poll": []}
+    for l in lines:
+        if l.startswith("| ") and not l.startswith(("| figure", "| ---")):
+            rows.setdefault(part_of(l[2:]), []).append(l)
+    block = None
+    for l in lines:
+        if l.startswith("Health endpoint detail"):
+            block = "health"
+        elif l.startswith("Polling detail"):
+            block = "poll"
+        if block:
+            detail[block].append(l)
+    return {name: "\n".join(["### " + dict(PARTS)[name], "", intro, "",
+                             *head, *rows[name], "",
+                             *detail.get(name, [])]).rstrip("\n") + "\n"
+            for name, _ in PARTS if name in rows}
+
+
+def write_section(path, title, parts):
+    """Put the parts (name: text) in title's section of path, in place of
+    the same parts of an earlier run; keep the rest."""
+    key = re.match(r"## HAProxy (\d+\.\d+)", title).group(1)
     sections = {}
     try:
         with open(path) as f:
             old = f.read()
     except FileNotFoundError:
         old = ""
-    for part in re.split(r"^(?=## HAProxy )", old, flags=re.M)[1:]:
-        m = re.match(r"## HAProxy (\d+\.\d+)", part)
+    titles = {}
+    for sec in re.split(r"^(?=## HAProxy )", old, flags=re.M)[1:]:
+        m = re.match(r"## HAProxy (\d+\.\d+)", sec)
         if m:
-            sections[m.group(1)] = part.rstrip("\n") + "\n"
-    sections[key] = text
+            sections[m.group(1)] = split_parts(sec)
+            titles[m.group(1)] = sec.splitlines()[0]
+    kept = sections.get(key, {})
+    kept.update(parts)
+    sections[key] = kept
+    titles[key] = title
     order = sorted(sections, key=lambda v: tuple(int(x) for x in v.split(".")))
     with open(path, "w") as f:
-        f.write(HEAD + "".join("\n" + sections[v] for v in order))
+        f.write(HEAD)
+        for v in order:
+            f.write("\n" + titles[v] + "\n")
+            for name, _ in PARTS:
+                if name in sections[v]:
+                    f.write("\n" + sections[v][name])
+
+
+def render_part(name, args, busy, hv, method, rows, detail):
+    table = ["| figure | anchor (this run) | target | measured | ratio | "
+             "verdict |", "| --- | --- | --- | --- | --- | --- |"]
+    table += ["| %s |" % " | ".join(r) for r in rows]
+    return "\n".join([
+        "### " + dict(PARTS)[name], "",
+        "`./dev bench %s` on %s. Machine: %s. Busy before the run: %.0f%% "
+        "of all CPUs. %s" % (args, time.strftime("%Y-%m-%d %H:%M UTC",
+                                                 time.gmtime()),
+                             machine(hv), busy * 100, method),
+        "", *table, "", *detail]).rstrip("\n") + "\n"
 
 
 def main():
@@ -652,49 +725,47 @@ def main():
     a = ap.parse_args()
     # Stopped early, it still stops what it started (the Env's finally).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    parts = set(a.parts.split(","))
-    if parts - {"health", "detect", "poll"}:
+    parts = a.parts.split(",")
+    if set(parts) - set(dict(PARTS)):
         ap.error("--parts: health, detect, poll")
     HAPROXY = haproxy_command(a.haproxy)
     hv = haproxy_version()
     secs, rounds, samples = (2, 1, 10) if a.quick else (10, 5, 50)
     busy = quiet_check()
     log("HAProxy %s; machine busy before the run: %.0f%%" % (hv, busy * 100))
-    rows, detail = [], []
+    args = "--haproxy %s --parts %%s%s%s" % (
+        a.haproxy, " --baseline BIN" if a.baseline else "",
+        " --quick" if a.quick else "")
+    pinned = ("Servers pinned to CPU %s, wrk to CPU %s; HAProxy nbthread 1; "
+              "%d rounds of %d s alternated, medians." % (
+                  SERVER_CPU, CLIENT_CPU, rounds, secs))
+    out = {}
     if "health" in parts:
         log("health endpoint (wrk, %ds x %d rounds, alternated)" % (secs,
                                                                     rounds))
         r, d = health_rows(bench_health(secs, rounds, a.baseline), a.baseline)
-        rows += r
-        detail += d + [""]
+        out["health"] = render_part("health", args % "health", busy, hv,
+                                    pinned, r, d)
     if "detect" in parts:
         log("detection latency (%d samples each)" % samples)
-        rows += detect_rows(bench_detect(True, samples),
-                            bench_detect(False, samples))
+        d_trig, d_poll = bench_detect(True, samples), bench_detect(False,
+                                                                   samples)
+        out["detect"] = render_part(
+            "detect", args % "detect", busy, hv,
+            "%d samples each, in ms: %s" % (samples, json.dumps(
+                {"log trigger": [round(x, 2) for x in sorted(d_trig)],
+                 "polling": [round(x, 1) for x in sorted(d_poll)]})),
+            detect_rows(d_trig, d_poll), [])
     if "poll" in parts:
         log("polling cost at 1,000 backends x 10 servers")
         p = bench_poll(secs, rounds)
-        rows += poll_rows(p)
-        detail += ["Polling detail: %s" % json.dumps(p), ""]
-    table = ["| figure | anchor (this run) | target | measured | ratio | verdict |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    table += ["| %s |" % " | ".join(r) for r in rows]
-    text = "\n".join([
-        "## HAProxy %s%s" % (hv, " (the host's)" if a.haproxy == "host"
-                             else " (Debian root haproxy-%s)" % a.haproxy), "",
-        "`./dev bench --haproxy %s%s%s%s` on %s." % (
-            a.haproxy, "" if a.parts == "health,detect,poll" else
-            " --parts " + a.parts, " --baseline BIN" if a.baseline else "",
-            " --quick" if a.quick else "",
-            time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())),
-        "", "Machine: %s." % machine(hv),
-        "Busy before the run: %.0f%% of all CPUs." % (busy * 100),
-        "Servers pinned to CPU %s, wrk to CPU %s; HAProxy nbthread 1; "
-        "%d rounds of %d s alternated, medians." % (SERVER_CPU, CLIENT_CPU,
-                                                   rounds, secs),
-        "", *table, "", *detail])
-    print(text)
-    write_section(a.out, hv, text)
+        out["poll"] = render_part("poll", args % "poll", busy, hv, pinned,
+                                  poll_rows(p), ["Polling detail: %s" %
+                                                 json.dumps(p)])
+    title = "## HAProxy %s%s" % (hv, " (the host's)" if a.haproxy == "host"
+                                 else " (Debian root haproxy-%s)" % a.haproxy)
+    print(title + "\n\n" + "\n".join(out[n] for n, _ in PARTS if n in out))
+    write_section(a.out, title, out)
     return 0
 
 
