@@ -15,9 +15,10 @@ The health endpoint is also measured against nginx's `return 200`, the
 fastest peer. --baseline BIN adds another hapwatch binary to the health
 rounds (an older build, to show what a change costs on the health path).
 
-Prints a markdown table (anchor, target, measured, ratio, verdict) and
-writes it, with the machine's description, into test/bench/RESULTS.md as
-the section of that HAProxy version; the other versions' sections stay.
+Prints, per part, a markdown table (anchor, target, measured, ratio,
+verdict) and writes it, with the machine's description, into
+test/bench/RESULTS.md: in the section of that HAProxy version, in place of
+the same part of an earlier run; the other parts and versions stay.
 """
 import argparse
 import json
