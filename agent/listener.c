@@ -126,7 +126,7 @@ listener_bind_fd(const struct conf_listen *c, bool defer, char *err,
 	/* Its clients speak first: the kernel hands over a connection with
 	 * its request already there (or, from a silent client, after about
 	 * a second), so answering takes no wakeup and no epoll change of its
-	 * own: about a third less CPU per probe (BENCHMARKS, test/bench). */
+	 * own: about 40% less CPU per probe (test/bench/RESULTS.md). */
 	if (defer && c->addr.family != AF_UNIX)
 		setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &one, sizeof(one));
 	return fd;
