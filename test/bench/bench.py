@@ -630,41 +630,7 @@ def split_parts(section):
         m = re.match(r"### (.+)", chunk)
         if m and m.group(1).strip() in titles:
             out[titles[m.group(1).strip()]] = chunk.rstrip("\n") + "\n"
-    if not out and "| figure |" in section:
-        out = split_one_table(section)
     return out
-
-
-def part_of(figure):
-    if figure.startswith(("health", "p99")):
-        return "health"
-    return "detect" if figure.startswith("added detection") else "poll"
-
-
-def split_one_table(section):
-    """The parts of a section written before there were parts: one table
-    and its detail lines, after the run's description."""
-    lines = section.rstrip("\n").splitlines()[1:]
-    intro = " ".join(l for l in lines if l and not l.startswith(("|", "-"))
-                     and "detail" not in l)
-    head = [l for l in lines if l.startswith("| figure") or
-            l.startswith("| ---")]
-    rows, detail = {}, {"health": [], "poll": []}
-    for l in lines:
-        if l.startswith("| ") and not l.startswith(("| figure", "| ---")):
-            rows.setdefault(part_of(l[2:]), []).append(l)
-    block = None
-    for l in lines:
-        if l.startswith("Health endpoint detail"):
-            block = "health"
-        elif l.startswith("Polling detail"):
-            block = "poll"
-        if block:
-            detail[block].append(l)
-    return {name: "\n".join(["### " + dict(PARTS)[name], "", intro, "",
-                             *head, *rows[name], "",
-                             *detail.get(name, [])]).rstrip("\n") + "\n"
-            for name, _ in PARTS if name in rows}
 
 
 def write_section(path, title, parts):
